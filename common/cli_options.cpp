@@ -1,0 +1,81 @@
+#include "common/cli_options.hpp"
+
+#include <iostream>
+#include <pqxx/pqxx>
+
+#include "common/errors.hpp"
+#include "common/log.hpp"
+
+namespace pgtrail {
+
+void add_config_option(CLI::App& app) {
+    app.set_config("--config", "", "Read flags from this TOML/INI file (key = value per flag)");
+    app.set_version_flag("--version", PGTRAIL_VERSION);
+}
+
+void add_source_option(CLI::App& app, std::string& conninfo) {
+    app.add_option("--source", conninfo, "Source database: libpq conninfo or URI")
+        ->envname("CDC_SOURCE_URL")
+        ->required();
+}
+
+void add_dest_option(CLI::App& app, std::string& conninfo) {
+    app.add_option("--dest", conninfo, "Destination database: libpq conninfo or URI")
+        ->envname("CDC_DEST_URL")
+        ->required();
+}
+
+void add_kafka_options(CLI::App& app, KafkaSettings& kafka) {
+    app.add_option("--brokers", kafka.brokers, "Kafka bootstrap servers, host:port[,host:port]")
+        ->envname("CDC_BROKERS")
+        ->required();
+    app.add_option("--topic", kafka.topic, "Kafka topic carrying the changes")
+        ->envname("CDC_TOPIC")
+        ->capture_default_str();
+    app.add_option("-X", kafka.properties,
+                   "librdkafka property key=value (repeatable), e.g. -X security.protocol=SSL")
+        ->allow_extra_args(false);
+}
+
+void add_retry_option(CLI::App& app, RetrySettings& retry) {
+    app.add_option("--retry-for", retry.retry_for_seconds,
+                   "Seconds to keep retrying an unreachable database or broker before exit 3")
+        ->check(CLI::Range(0, 7 * 24 * 3600))
+        ->capture_default_str();
+}
+
+std::string one_line(std::string_view message) {
+    std::string out;
+    for (char c : message) {
+        if (c == '\n') {
+            if (!out.empty() && out.back() != ' ') out += "; ";
+        } else {
+            out += c;
+        }
+    }
+    while (!out.empty() && (out.back() == ' ' || out.back() == ';')) out.pop_back();
+    return out;
+}
+
+int run_program(std::string_view name, CLI::App& app, int argc, char** argv,
+                const std::function<int()>& body) {
+    log::set_program(name);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        if (e.get_exit_code() == 0) return app.exit(e);
+        std::cerr << name << ": " << one_line(e.what()) << " (see --help)\n";
+        return kExitUsage;
+    }
+    try {
+        return body();
+    } catch (const UsageError& e) {
+        std::cerr << name << ": " << one_line(e.what()) << "\n";
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << name << ": " << one_line(e.what()) << "\n";
+        return kExitFailure;
+    }
+}
+
+}  // namespace pgtrail

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgtrail {
+
+// Settings every program that talks to Kafka shares.
+struct KafkaSettings {
+    std::string brokers;
+    std::string topic = "cdc_events";
+    std::vector<std::string> properties;  // -X key=value, passed to librdkafka untouched
+};
+
+// Where the consumer sends messages it cannot apply; db_setup creates it beside the topic.
+inline std::string dead_letter_topic(const std::string& topic) { return topic + "_dlq"; }
+
+// How long a program keeps retrying an unreachable database or broker before exit 3.
+struct RetrySettings {
+    int retry_for_seconds = 60;
+    std::chrono::seconds budget() const { return std::chrono::seconds(retry_for_seconds); }
+};
+
+void add_config_option(CLI::App& app);
+void add_source_option(CLI::App& app, std::string& conninfo);
+void add_dest_option(CLI::App& app, std::string& conninfo);
+void add_kafka_options(CLI::App& app, KafkaSettings& kafka);
+void add_retry_option(CLI::App& app, RetrySettings& retry);
+
+// Parses the command line and runs `body`, turning every error into design.md's exit codes
+// with a one-line reason on stderr. The only place a program decides its exit code.
+int run_program(std::string_view name, CLI::App& app, int argc, char** argv,
+                const std::function<int()>& body);
+
+// Collapses a multi-line error (libpq adds DETAIL and HINT lines) into one line.
+std::string one_line(std::string_view message);
+
+}  // namespace pgtrail

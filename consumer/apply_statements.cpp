@@ -1,0 +1,89 @@
+#include "consumer/apply_statements.hpp"
+
+#include "common/sql_names.hpp"
+
+namespace pgtrail {
+
+const char* const kCreateStageTable = R"sql(
+CREATE TEMP TABLE IF NOT EXISTS cdc_stage (
+    tbl   integer NOT NULL,
+    op    "char" NOT NULL,
+    ts_us bigint NOT NULL,
+    seq   bigint NOT NULL,
+    pk    text NOT NULL,
+    image json NOT NULL
+) ON COMMIT DELETE ROWS
+)sql";
+
+namespace {
+
+constexpr const char* kStagedTs = "'epoch'::timestamptz + s.ts_us * interval '1 microsecond'";
+
+std::string joined(const std::vector<std::string>& items, const char* separator) {
+    std::string out;
+    for (const auto& item : items) {
+        if (!out.empty()) out += separator;
+        out += item;
+    }
+    return out;
+}
+
+std::string upsert_sql(const TableInfo& table, const std::string& target) {
+    const std::string ts = quote_ident(kGuardTsColumn);
+    const std::string seq = quote_ident(kGuardSeqColumn);
+    std::vector<std::string> columns, selected, assignments, pk;
+    for (const auto& column : table.columns) {
+        const std::string name = quote_ident(column.name);
+        columns.push_back(name);
+        selected.push_back("r." + name);
+        assignments.push_back(name + " = EXCLUDED." + name);
+    }
+    assignments.push_back(ts + " = EXCLUDED." + ts);
+    assignments.push_back(seq + " = EXCLUDED." + seq);
+    for (const auto& column : table.pk_columns) pk.push_back(quote_ident(column));
+
+    return "INSERT INTO " + target + " AS d (" + joined(columns, ", ") + ", " + ts + ", " + seq +
+           ")\nSELECT " + joined(selected, ", ") + ", " + kStagedTs + ", s.seq\nFROM " +
+           kStageTable + " s\nCROSS JOIN LATERAL json_populate_record(NULL::" + target +
+           ", s.image) r\nWHERE s.tbl = $1 AND s.op <> 'd'\n"
+           "  AND NOT EXISTS (SELECT 1 FROM cdc.tombstones t\n"
+           "    WHERE t.schema_name = $2 AND t.table_name = $3 AND t.pk = s.pk\n"
+           "      AND (t._cdc_ts, t._cdc_seq) >= (" +
+           kStagedTs + ", s.seq))\nON CONFLICT (" + joined(pk, ", ") + ") DO UPDATE SET " +
+           joined(assignments, ", ") + "\nWHERE d." + ts + " IS NULL OR (d." + ts + ", d." + seq +
+           ") < (EXCLUDED." + ts + ", EXCLUDED." + seq + ")";
+}
+
+std::string remove_sql(const TableInfo& table, const std::string& target) {
+    const std::string ts = quote_ident(kGuardTsColumn);
+    const std::string seq = quote_ident(kGuardSeqColumn);
+    // Key columns get positional aliases so they cannot collide with the staging columns.
+    std::vector<std::string> keys, matches;
+    for (std::size_t i = 0; i < table.pk_columns.size(); ++i) {
+        const std::string alias = "_k" + std::to_string(i + 1);
+        keys.push_back("r." + quote_ident(table.pk_columns[i]) + " AS " + alias);
+        matches.push_back("d." + quote_ident(table.pk_columns[i]) + " = x." + alias);
+    }
+    return "WITH doomed AS (\n  SELECT s.pk AS _pk, " + std::string(kStagedTs) +
+           " AS _ts, s.seq AS _seq, " + joined(keys, ", ") + "\n  FROM " + kStageTable +
+           " s\n  CROSS JOIN LATERAL json_populate_record(NULL::" + target +
+           ", s.image) r\n  WHERE s.tbl = $1 AND s.op = 'd'\n), removed AS (\n  DELETE FROM " +
+           target + " d USING doomed x\n  WHERE " + joined(matches, " AND ") + "\n    AND (d." +
+           ts + " IS NULL OR (d." + ts + ", d." + seq +
+           ") < (x._ts, x._seq))\n)\n"
+           "INSERT INTO cdc.tombstones (schema_name, table_name, pk, _cdc_ts, _cdc_seq)\n"
+           "SELECT $2, $3, x._pk, x._ts, x._seq FROM doomed x\n"
+           "ON CONFLICT (schema_name, table_name, pk) DO UPDATE\n"
+           "SET _cdc_ts = EXCLUDED._cdc_ts, _cdc_seq = EXCLUDED._cdc_seq\n"
+           "WHERE (cdc.tombstones._cdc_ts, cdc.tombstones._cdc_seq) < "
+           "(EXCLUDED._cdc_ts, EXCLUDED._cdc_seq)";
+}
+
+}  // namespace
+
+ApplyStatements build_apply_statements(const TableInfo& table) {
+    const std::string target = table.name.quoted();
+    return {upsert_sql(table, target), remove_sql(table, target)};
+}
+
+}  // namespace pgtrail

@@ -1,0 +1,14 @@
+#pragma once
+
+#include <vector>
+
+#include "consumer/change.hpp"
+
+namespace pgtrail {
+
+// Keeps only the newest change per (table, key), by (ts_us, seq): one INSERT ... ON
+// CONFLICT DO UPDATE cannot touch the same row twice, and older changes would lose to the
+// guard anyway. The result is grouped by table, in a stable order.
+std::vector<Change> reduce_batch(std::vector<Change> changes);
+
+}  // namespace pgtrail

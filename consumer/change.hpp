@@ -1,0 +1,34 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/table_catalog.hpp"
+
+namespace pgtrail {
+
+// Where a message came from, for offsets and dead letters.
+struct MessageOrigin {
+    std::int32_t partition = 0;
+    std::int64_t offset = 0;
+};
+
+// One decoded change, ready to apply. `row` is the after image for c/u/r and the before
+// image for d, as JSON text; `key` is the canonical key JSON (row_key.hpp).
+struct Change {
+    TableName table;
+    char op = 0;
+    std::int64_t ts_us = 0;
+    std::int64_t seq = 0;
+    std::string key;
+    std::string row;
+    MessageOrigin origin;
+
+    bool is_delete() const { return op == 'd'; }
+    // The guard order: a change is newer when its (ts_us, seq) is greater.
+    bool newer_than(const Change& other) const {
+        return ts_us != other.ts_us ? ts_us > other.ts_us : seq > other.seq;
+    }
+};
+
+}  // namespace pgtrail

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string>
+
+#include "common/cli_options.hpp"
+
+namespace pgtrail {
+
+struct ConsumerOptions {
+    std::string dest;
+    KafkaSettings kafka;
+    RetrySettings retry;
+    std::string group = "pgtrail";
+    int batch_size = 10000;
+    bool drain = false;
+};
+
+// Applies the topic's changes to the destination until shutdown (or, with drain, until
+// every partition is applied up to the high watermark seen at start). Returns the exit code.
+int run_consumer(const ConsumerOptions& options);
+
+}  // namespace pgtrail

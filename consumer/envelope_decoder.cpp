@@ -1,0 +1,115 @@
+#include "consumer/envelope_decoder.hpp"
+
+#include <charconv>
+
+#include "common/json_members.hpp"
+#include "common/row_key.hpp"
+
+namespace pgtrail {
+namespace {
+
+const JsonMember& required(const std::vector<JsonMember>& members, std::string_view name,
+                           std::string_view where) {
+    const JsonMember* member = find_member(members, name);
+    if (member == nullptr)
+        throw BadMessage(std::string(where) + " has no \"" + std::string(name) + "\"");
+    return *member;
+}
+
+std::int64_t integer(const JsonMember& member) {
+    std::int64_t value = 0;
+    const std::string_view raw = member.raw_value;
+    const auto [end, error] = std::from_chars(raw.data(), raw.data() + raw.size(), value);
+    if (error != std::errc{} || end != raw.data() + raw.size())
+        throw BadMessage("source." + member.name +
+                         " is not an integer: " + std::string(raw.substr(0, 40)));
+    return value;
+}
+
+std::string text(const JsonMember& member) {
+    try {
+        return decode_json_string(member.raw_value);
+    } catch (const JsonError&) {
+        throw BadMessage("source." + member.name + " is not a string");
+    }
+}
+
+std::optional<std::string_view> row_image(const std::vector<JsonMember>& members,
+                                          std::string_view name) {
+    const JsonMember* member = find_member(members, name);
+    if (member == nullptr || member->raw_value == "null") return std::nullopt;
+    if (member->raw_value.front() != '{')
+        throw BadMessage("\"" + std::string(name) + "\" is neither an object nor null");
+    return member->raw_value;
+}
+
+}  // namespace
+
+Envelope decode_envelope(std::string_view value) {
+    std::vector<JsonMember> members;
+    try {
+        members = split_object(value);
+    } catch (const JsonError& e) {
+        throw BadMessage(std::string("value is not a JSON object: ") + e.what());
+    }
+    Envelope envelope;
+    const std::string op = [&] {
+        try {
+            return decode_json_string(required(members, "op", "envelope").raw_value);
+        } catch (const JsonError&) {
+            throw BadMessage("\"op\" is not a string");
+        }
+    }();
+    if (op != "c" && op != "u" && op != "d" && op != "r")
+        throw BadMessage("unknown op \"" + op + "\"");
+    envelope.op = op[0];
+
+    const std::vector<JsonMember> source = [&] {
+        try {
+            return split_object(required(members, "source", "envelope").raw_value);
+        } catch (const JsonError&) {
+            throw BadMessage("\"source\" is not an object");
+        }
+    }();
+    envelope.table = {text(required(source, "schema", "source")),
+                      text(required(source, "table", "source"))};
+    envelope.ts_us = integer(required(source, "ts_us", "source"));
+    envelope.seq = integer(required(source, "seq", "source"));
+
+    envelope.before = row_image(members, "before");
+    envelope.after = row_image(members, "after");
+    if (envelope.op == 'd' ? !envelope.before : !envelope.after)
+        throw BadMessage(std::string("op \"") + envelope.op + "\" without its row image");
+    return envelope;
+}
+
+Change make_change(const Envelope& envelope, std::optional<std::string_view> message_key,
+                   const TableInfo& table, MessageOrigin origin) {
+    Change change;
+    change.table = envelope.table;
+    change.op = envelope.op;
+    change.ts_us = envelope.ts_us;
+    change.seq = envelope.seq;
+    change.origin = origin;
+    change.row = envelope.op == 'd' ? *envelope.before : *envelope.after;
+    try {
+        change.key = encode_key(change.row, table.pk_columns);
+    } catch (const JsonError& e) {
+        throw BadMessage("row does not fit " + table.name.display() +
+                         "'s primary key: " + e.what());
+    }
+    if (message_key) {
+        std::string given;
+        try {
+            given = canonical_key(*message_key);
+        } catch (const JsonError& e) {
+            throw BadMessage(std::string("message key is not a JSON object: ") + e.what());
+        }
+        if (given != change.key)
+            throw BadMessage("message key " + given + " does not match the row's primary key " +
+                             change.key);
+    }
+    return change;
+}
+
+}  // namespace pgtrail

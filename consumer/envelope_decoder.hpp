@@ -1,0 +1,38 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "common/table_catalog.hpp"
+#include "consumer/change.hpp"
+
+namespace pgtrail {
+
+// A message the consumer cannot apply; its text is the dead-letter reason.
+class BadMessage : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// The fields of a Debezium-style envelope the consumer needs. Views point into the value.
+struct Envelope {
+    char op = 0;
+    TableName table;
+    std::int64_t ts_us = 0;
+    std::int64_t seq = 0;
+    std::optional<std::string_view> before;
+    std::optional<std::string_view> after;
+};
+
+// Parses and validates an envelope. Throws BadMessage with the reason.
+Envelope decode_envelope(std::string_view value);
+
+// Builds the change to apply: picks the row image for the op, derives the row's key from
+// it with the destination's primary-key columns and checks it against the message key.
+Change make_change(const Envelope& envelope, std::optional<std::string_view> message_key,
+                   const TableInfo& table, MessageOrigin origin);
+
+}  // namespace pgtrail

@@ -1,0 +1,148 @@
+#include "consumer/kafka_source.hpp"
+
+#include <exception>
+
+#include "common/errors.hpp"
+#include "common/kafka_config.hpp"
+#include "common/log.hpp"
+
+namespace pgtrail {
+namespace {
+
+const KafkaProperties kConsumerDefaults = {
+    {"enable.auto.commit", "false"},
+    {"enable.auto.offset.store", "false"},
+    {"auto.offset.reset", "error"},
+    {"allow.auto.create.topics", "false"},
+    // The Java client's default; range would pile partitions onto one member.
+    {"partition.assignment.strategy", "roundrobin"},
+};
+
+}  // namespace
+
+class KafkaSource::Rebalancer : public RdKafka::RebalanceCb {
+public:
+    Rebalancer(std::string topic, OffsetLoader load)
+        : topic_(std::move(topic)), load_(std::move(load)) {}
+
+    void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
+                      std::vector<RdKafka::TopicPartition*>& partitions) override {
+        if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
+            try {
+                const PartitionOffsets stored = load_();
+                std::string described;
+                for (auto* partition : partitions) {
+                    const auto found = stored.find(partition->partition());
+                    partition->set_offset(found != stored.end() ? found->second
+                                                                : RdKafka::Topic::OFFSET_BEGINNING);
+                    described += " " + std::to_string(partition->partition()) + "@" +
+                                 (found != stored.end() ? std::to_string(found->second) : "start");
+                }
+                consumer->assign(partitions);
+                log::info("assigned partitions of ", topic_, ":",
+                          described.empty() ? " none" : described);
+            } catch (const std::exception& e) {
+                // Never start from a guessed position; the error surfaces from next().
+                failure_ = std::current_exception();
+                consumer->unassign();
+            }
+        } else {
+            ++generation_;
+            consumer->unassign();
+        }
+    }
+
+    void rethrow_failure() {
+        if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
+    }
+    std::uint64_t generation() const { return generation_; }
+
+private:
+    std::string topic_;
+    OffsetLoader load_;
+    std::exception_ptr failure_;
+    std::uint64_t generation_ = 0;
+};
+
+KafkaSource::KafkaSource(const KafkaSettings& settings, const std::string& group,
+                         OffsetLoader load_offsets)
+    : rebalancer_(std::make_unique<Rebalancer>(settings.topic, std::move(load_offsets))),
+      topic_(settings.topic) {
+    auto conf = make_kafka_conf(settings, kConsumerDefaults);
+    std::string error;
+    if (conf->set("group.id", group, error) != RdKafka::Conf::CONF_OK ||
+        conf->set("rebalance_cb", rebalancer_.get(), error) != RdKafka::Conf::CONF_OK)
+        throw UsageError("Kafka consumer: " + error);
+    consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), error));
+    if (!consumer_) throw UsageError("cannot create Kafka consumer: " + error);
+}
+
+KafkaSource::~KafkaSource() { consumer_->close(); }
+
+std::map<std::int32_t, Watermarks> KafkaSource::watermarks(std::chrono::milliseconds timeout) {
+    std::string error;
+    std::unique_ptr<RdKafka::Topic> topic(
+        RdKafka::Topic::create(consumer_.get(), topic_, nullptr, error));
+    if (!topic) throw UsageError("Kafka topic " + topic_ + ": " + error);
+    RdKafka::Metadata* raw = nullptr;
+    const RdKafka::ErrorCode err =
+        consumer_->metadata(false, topic.get(), &raw, static_cast<int>(timeout.count()));
+    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    if (err != RdKafka::ERR_NO_ERROR)
+        throw TransientError("Kafka brokers unreachable: " + RdKafka::err2str(err));
+    std::map<std::int32_t, Watermarks> result;
+    for (const auto* t : *metadata->topics()) {
+        if (t->topic() != topic_) continue;
+        if (t->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART)
+            throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
+        if (t->err() != RdKafka::ERR_NO_ERROR)
+            throw TransientError("Kafka topic " + topic_ + ": " + RdKafka::err2str(t->err()));
+        for (const auto* p : *t->partitions()) {
+            Watermarks marks;
+            const RdKafka::ErrorCode werr = consumer_->query_watermark_offsets(
+                topic_, p->id(), &marks.low, &marks.high, static_cast<int>(timeout.count()));
+            if (werr != RdKafka::ERR_NO_ERROR)
+                throw TransientError("Kafka watermarks of " + topic_ + " partition " +
+                                     std::to_string(p->id()) + ": " + RdKafka::err2str(werr));
+            result[p->id()] = marks;
+        }
+    }
+    return result;
+}
+
+void KafkaSource::subscribe() {
+    const RdKafka::ErrorCode err = consumer_->subscribe({topic_});
+    if (err != RdKafka::ERR_NO_ERROR)
+        throw RuntimeFailure("cannot subscribe to " + topic_ + ": " + RdKafka::err2str(err));
+}
+
+std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds timeout) {
+    std::unique_ptr<RdKafka::Message> message(
+        consumer_->consume(static_cast<int>(timeout.count())));
+    rebalancer_->rethrow_failure();
+    switch (message->err()) {
+        case RdKafka::ERR_NO_ERROR:
+            return message;
+        case RdKafka::ERR__TIMED_OUT:
+        case RdKafka::ERR__PARTITION_EOF:
+            return nullptr;
+        case RdKafka::ERR__AUTO_OFFSET_RESET:
+        case RdKafka::ERR_OFFSET_OUT_OF_RANGE:
+            throw RuntimeFailure(
+                "changes lost: the stored offset of " + topic_ + " partition " +
+                std::to_string(message->partition()) + " no longer exists in Kafka (" +
+                message->errstr() +
+                "); the messages between it and the log start expired. Run db_verify, resync "
+                "the differing rows (db_setup --snapshot), then reset this partition's row "
+                "in cdc.consumer_offsets");
+        default:
+            if (message->err() == RdKafka::ERR__FATAL)
+                throw RuntimeFailure("Kafka consumer: " + message->errstr());
+            log::warn("Kafka consumer: ", message->errstr());
+            return nullptr;
+    }
+}
+
+std::uint64_t KafkaSource::generation() const { return rebalancer_->generation(); }
+
+}  // namespace pgtrail

@@ -1,0 +1,53 @@
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/cli_options.hpp"
+#include "consumer/offset_store.hpp"
+
+namespace pgtrail {
+
+struct Watermarks {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+};
+
+// A Kafka group consumer whose positions come from the destination, not from Kafka: on
+// every assignment it asks `load_offsets` where to start each partition. Offsets are never
+// reset silently (auto.offset.reset=error): a stored offset that no longer exists is data
+// loss and ends the program with a message saying so.
+class KafkaSource {
+public:
+    using OffsetLoader = std::function<PartitionOffsets()>;
+
+    KafkaSource(const KafkaSettings& settings, const std::string& group, OffsetLoader load_offsets);
+    ~KafkaSource();
+    KafkaSource(const KafkaSource&) = delete;
+    KafkaSource& operator=(const KafkaSource&) = delete;
+
+    // Throws TransientError when no broker answers, UsageError when the topic is missing.
+    std::map<std::int32_t, Watermarks> watermarks(std::chrono::milliseconds timeout);
+
+    void subscribe();
+
+    // The next message, or nullptr when none arrived within `timeout`.
+    std::unique_ptr<RdKafka::Message> next(std::chrono::milliseconds timeout);
+
+    // Changes on every revocation: messages read under an older generation must not be
+    // applied, their partitions may belong to another consumer now.
+    std::uint64_t generation() const;
+
+private:
+    class Rebalancer;
+    std::unique_ptr<Rebalancer> rebalancer_;
+    std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+    std::string topic_;
+};
+
+}  // namespace pgtrail

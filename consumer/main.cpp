@@ -1,0 +1,23 @@
+#include "common/cli_options.hpp"
+#include "common/shutdown.hpp"
+#include "consumer/consumer_loop.hpp"
+
+int main(int argc, char** argv) {
+    using namespace pgtrail;
+    ConsumerOptions options;
+    CLI::App app{"pgtrail consumer: applies the topic's changes to the destination"};
+    add_config_option(app);
+    add_dest_option(app, options.dest);
+    add_kafka_options(app, options.kafka);
+    add_retry_option(app, options.retry);
+    app.add_option("--group", options.group, "Kafka consumer group")->capture_default_str();
+    app.add_option("--batch-size", options.batch_size, "Most messages applied per transaction")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
+    app.add_flag("--drain", options.drain,
+                 "Apply everything up to the high watermarks seen at start, then exit 0");
+    return run_program("consumer", app, argc, argv, [&] {
+        install_shutdown_handlers();
+        return run_consumer(options);
+    });
+}

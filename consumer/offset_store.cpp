@@ -1,0 +1,56 @@
+#include "consumer/offset_store.hpp"
+
+#include <pqxx/pqxx>
+
+#include "common/errors.hpp"
+
+namespace pgtrail {
+namespace {
+
+constexpr const char* kLoad =
+    "SELECT partition, next_offset FROM cdc.consumer_offsets WHERE group_id = $1 AND topic = $2";
+
+constexpr const char* kStore = R"sql(
+INSERT INTO cdc.consumer_offsets (group_id, topic, partition, next_offset, updated_at)
+SELECT $1, $2, p, o, now() FROM unnest($3::integer[], $4::bigint[]) AS x(p, o)
+ON CONFLICT (group_id, topic, partition)
+DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = EXCLUDED.updated_at
+)sql";
+
+constexpr const char* kInstalled =
+    "SELECT to_regclass('cdc.consumer_offsets') IS NOT NULL AND "
+    "to_regclass('cdc.tombstones') IS NOT NULL AND to_regclass('cdc.dead_letters') IS NOT NULL";
+
+}  // namespace
+
+OffsetStore::OffsetStore(std::string group, std::string topic)
+    : group_(std::move(group)), topic_(std::move(topic)) {}
+
+PartitionOffsets OffsetStore::load(pqxx::transaction_base& tx) const {
+    PartitionOffsets offsets;
+    for (const auto& row : tx.exec_params(kLoad, group_, topic_))
+        offsets[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
+    return offsets;
+}
+
+void OffsetStore::store(pqxx::transaction_base& tx, const PartitionOffsets& next_offsets) const {
+    std::string partitions = "{", offsets = "{";
+    for (const auto& [partition, offset] : next_offsets) {
+        if (partitions.size() > 1) {
+            partitions += ',';
+            offsets += ',';
+        }
+        partitions += std::to_string(partition);
+        offsets += std::to_string(offset);
+    }
+    tx.exec_params0(kStore, group_, topic_, partitions + "}", offsets + "}");
+}
+
+void require_bookkeeping_installed(pqxx::connection& conn) {
+    pqxx::nontransaction tx(conn);
+    if (!tx.exec1(kInstalled)[0].as<bool>())
+        throw UsageError(
+            "the destination is not prepared (no cdc.consumer_offsets): run db_setup first");
+}
+
+}  // namespace pgtrail

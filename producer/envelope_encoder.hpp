@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/table_catalog.hpp"
+
+namespace pgtrail {
+
+// One row of cdc.log as the producer reads it; the views point into the query result.
+struct LogRow {
+    std::int64_t seq = 0;
+    std::string_view txid;  // xid8 as decimal text
+    std::int64_t ts_us = 0;
+    std::uint32_t relid = 0;
+    char op = 0;  // c u d r
+    std::optional<std::string_view> before;
+    std::optional<std::string_view> after;
+};
+
+struct CapturedTable {
+    TableName name;
+    std::vector<std::string> pk_columns;
+};
+
+struct KafkaRecord {
+    std::string key;
+    std::string value;
+};
+
+// Turns log rows into Kafka records: key = primary key as JSON, value = Debezium-style
+// envelope. Row JSON from PostgreSQL is spliced in as is, never re-parsed into numbers.
+class EnvelopeEncoder {
+public:
+    explicit EnvelopeEncoder(std::string source_db);
+
+    // Appends one record, or two when an UPDATE changed the primary key: a delete of the
+    // old key followed by a create of the new one, so each key's partition sees its own
+    // history. `now_ms` is the envelope's ts_ms (when pgtrail processed the change).
+    void encode(const LogRow& row, const CapturedTable& table, std::int64_t now_ms,
+                std::vector<KafkaRecord>& out);
+
+private:
+    std::string envelope(const LogRow& row, const CapturedTable& table, char op,
+                         std::optional<std::string_view> before,
+                         std::optional<std::string_view> after, std::int64_t now_ms);
+    const std::string& source_prefix(const TableName& table);
+
+    std::string source_db_;
+    std::map<TableName, std::string> source_prefixes_;
+};
+
+}  // namespace pgtrail

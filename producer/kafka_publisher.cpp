@@ -1,0 +1,127 @@
+#include "producer/kafka_publisher.hpp"
+
+#include <mutex>
+
+#include "common/errors.hpp"
+#include "common/kafka_config.hpp"
+#include "common/log.hpp"
+#include "common/shutdown.hpp"
+
+namespace pgtrail {
+namespace {
+
+const KafkaProperties kProducerDefaults = {
+    {"enable.idempotence", "true"},
+    {"acks", "all"},
+    // The Java client's partitioner, so every Kafka tool agrees where a key lives.
+    {"partitioner", "murmur2_random"},
+    {"compression.type", "lz4"},
+    {"linger.ms", "5"},
+    {"batch.num.messages", "10000"},
+    // Bounds the producer's memory whatever the size of a source transaction.
+    {"queue.buffering.max.kbytes", "65536"},
+    {"allow.auto.create.topics", "false"},
+};
+
+// After a shutdown request, how long to keep waiting for confirmations of the batch.
+constexpr std::chrono::seconds kShutdownGrace{10};
+
+}  // namespace
+
+class KafkaPublisher::DeliveryTracker : public RdKafka::DeliveryReportCb {
+public:
+    void dr_cb(RdKafka::Message& message) override {
+        std::lock_guard lock(mutex_);
+        if (message.err() == RdKafka::ERR_NO_ERROR) {
+            ++confirmed_;
+            return;
+        }
+        if (failed_++ == 0) first_error_ = message.errstr();
+    }
+    // Returns how many failed since the last call and the first reason, and starts over.
+    std::pair<std::int64_t, std::string> take_failures() {
+        std::lock_guard lock(mutex_);
+        auto result = std::make_pair(failed_, first_error_);
+        failed_ = 0;
+        first_error_.clear();
+        return result;
+    }
+    std::int64_t confirmed() const {
+        std::lock_guard lock(mutex_);
+        return confirmed_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::int64_t confirmed_ = 0;
+    std::int64_t failed_ = 0;
+    std::string first_error_;
+};
+
+KafkaPublisher::KafkaPublisher(const KafkaSettings& settings, std::string topic)
+    : tracker_(std::make_unique<DeliveryTracker>()), topic_(std::move(topic)) {
+    auto conf = make_kafka_conf(settings, kProducerDefaults);
+    std::string error;
+    if (conf->set("dr_cb", tracker_.get(), error) != RdKafka::Conf::CONF_OK)
+        throw RuntimeFailure("Kafka producer: " + error);
+    producer_.reset(RdKafka::Producer::create(conf.get(), error));
+    if (!producer_) throw UsageError("cannot create Kafka producer: " + error);
+}
+
+KafkaPublisher::~KafkaPublisher() {
+    // Undelivered messages belong to an unrecorded batch; they are published again later.
+    producer_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+    producer_->flush(1000);
+}
+
+void KafkaPublisher::check_topic(std::chrono::milliseconds timeout) {
+    std::string error;
+    std::unique_ptr<RdKafka::Topic> topic(
+        RdKafka::Topic::create(producer_.get(), topic_, nullptr, error));
+    if (!topic) throw UsageError("Kafka topic " + topic_ + ": " + error);
+    RdKafka::Metadata* raw = nullptr;
+    const RdKafka::ErrorCode err =
+        producer_->metadata(false, topic.get(), &raw, static_cast<int>(timeout.count()));
+    std::unique_ptr<RdKafka::Metadata> metadata(raw);
+    if (err != RdKafka::ERR_NO_ERROR)
+        throw TransientError("Kafka brokers unreachable: " + RdKafka::err2str(err));
+    for (const auto* t : *metadata->topics()) {
+        if (t->topic() != topic_) continue;
+        if (t->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART)
+            throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
+        if (t->err() != RdKafka::ERR_NO_ERROR)
+            throw TransientError("Kafka topic " + topic_ + ": " + RdKafka::err2str(t->err()));
+    }
+}
+
+void KafkaPublisher::send(std::string_view key, std::string_view value) {
+    for (;;) {
+        const RdKafka::ErrorCode err = producer_->produce(
+            topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+            const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, nullptr);
+        if (err == RdKafka::ERR_NO_ERROR) break;
+        if (err != RdKafka::ERR__QUEUE_FULL)
+            throw TransientError("Kafka produce to " + topic_ + ": " + RdKafka::err2str(err));
+        producer_->poll(50);
+    }
+    producer_->poll(0);
+}
+
+void KafkaPublisher::confirm_all() {
+    auto grace_end = std::chrono::steady_clock::time_point::max();
+    while (producer_->outq_len() > 0) {
+        producer_->flush(100);
+        if (!shutdown_requested()) continue;
+        const auto now = std::chrono::steady_clock::now();
+        if (grace_end == std::chrono::steady_clock::time_point::max())
+            grace_end = now + kShutdownGrace;
+        if (now >= grace_end) throw TransientError("stopped before Kafka confirmed the batch");
+    }
+    const auto [failed, reason] = tracker_->take_failures();
+    if (failed > 0)
+        throw TransientError(log::cat(failed, " messages not delivered to ", topic_, ": ", reason));
+}
+
+std::int64_t KafkaPublisher::confirmed_total() const { return tracker_->confirmed(); }
+
+}  // namespace pgtrail

@@ -1,0 +1,26 @@
+#include "common/cli_options.hpp"
+#include "common/shutdown.hpp"
+#include "producer/producer_loop.hpp"
+
+int main(int argc, char** argv) {
+    using namespace pgtrail;
+    ProducerOptions options;
+    CLI::App app{"pgtrail producer: publishes the source's change log to Kafka"};
+    add_config_option(app);
+    add_source_option(app, options.source);
+    add_kafka_options(app, options.kafka);
+    add_retry_option(app, options.retry);
+    app.add_option("--batch-size", options.page_size, "Log rows read per page")
+        ->check(CLI::Range(1, 1000000))
+        ->capture_default_str();
+    app.add_option("--poll-interval-ms", options.poll_interval_ms,
+                   "Longest wait for new changes when no notification arrives")
+        ->check(CLI::Range(10, 60000))
+        ->capture_default_str();
+    app.add_flag("--drain", options.drain,
+                 "Publish every change committed before start, then exit 0");
+    return run_program("producer", app, argc, argv, [&] {
+        install_shutdown_handlers();
+        return run_producer(options);
+    });
+}

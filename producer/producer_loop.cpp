@@ -1,0 +1,115 @@
+#include "producer/producer_loop.hpp"
+
+#include <chrono>
+#include <memory>
+
+#include "common/backoff.hpp"
+#include "common/errors.hpp"
+#include "common/log.hpp"
+#include "common/pg_session.hpp"
+#include "common/shutdown.hpp"
+#include "producer/envelope_encoder.hpp"
+#include "producer/kafka_publisher.hpp"
+#include "producer/leader_lock.hpp"
+#include "producer/log_reader.hpp"
+#include "producer/log_wakeup.hpp"
+
+namespace pgtrail {
+namespace {
+
+constexpr std::chrono::milliseconds kMetadataTimeout{5000};
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Publishes one snapshot batch and records it. Returns the number of log rows published.
+std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, int page_size) {
+    SnapshotBatch batch(conn);
+    EnvelopeEncoder encoder(batch.source_db());
+    std::vector<KafkaRecord> records;
+    for (;;) {
+        const pqxx::result page = batch.next_page(page_size);
+        if (page.empty()) break;
+        const std::int64_t processed_ms = now_ms();
+        for (const auto& row : page) {
+            const LogRow change = log_row(row);
+            const auto table = batch.tables().find(change.relid);
+            if (table == batch.tables().end())
+                throw RuntimeFailure(log::cat("log row seq ", change.seq, " belongs to relation ",
+                                              change.relid,
+                                              " which is not in cdc.captured_tables; run "
+                                              "db_setup --table for it"));
+            records.clear();
+            encoder.encode(change, table->second, processed_ms, records);
+            for (const auto& record : records) publisher.send(record.key, record.value);
+        }
+    }
+    publisher.confirm_all();
+    batch.commit_published();
+    return batch.rows_read();
+}
+
+void wait_for_broker(KafkaPublisher& publisher, const RetrySettings& retry) {
+    Backoff backoff(retry.budget());
+    for (;;) {
+        try {
+            publisher.check_topic(kMetadataTimeout);
+            return;
+        } catch (const TransientError& e) {
+            if (!backoff.in_outage())
+                log::warn(e.what(), "; retrying for up to ", retry.retry_for_seconds, " s");
+            if (!backoff.wait()) throw RuntimeFailure(e.what());
+        }
+    }
+}
+
+}  // namespace
+
+int run_producer(const ProducerOptions& options) {
+    KafkaPublisher publisher(options.kafka, options.kafka.topic);
+    wait_for_broker(publisher, options.retry);
+
+    std::unique_ptr<pqxx::connection> conn;
+    std::unique_ptr<LogWakeup> wakeup;
+    Backoff backoff(options.retry.budget());
+    std::int64_t published_total = 0;
+    while (!shutdown_requested()) {
+        try {
+            if (!conn) {
+                conn = connect_with_retry(options.source, "source", options.retry.budget());
+                require_capture_installed(*conn);
+                if (!acquire_leader_lock(*conn)) break;
+                wakeup = std::make_unique<LogWakeup>(*conn);
+            }
+            const std::int64_t published = publish_batch(*conn, publisher, options.page_size);
+            if (backoff.in_outage()) log::info("publishing again");
+            backoff.reset();
+            published_total += published;
+            if (published > 0)
+                log::info("published ", published, " changes (", published_total, " in total)");
+            if (options.drain) break;
+            if (published == 0) wakeup->wait(std::chrono::milliseconds(options.poll_interval_ms));
+        } catch (const std::exception& e) {
+            if (!is_transient(e)) throw;
+            if (shutdown_requested()) {
+                log::warn(e.what(),
+                          "; stopping, the unrecorded batch is published again at "
+                          "next start");
+                break;
+            }
+            log::warn(one_line(e.what()), "; position not advanced, retrying");
+            wakeup.reset();
+            conn.reset();
+            if (!backoff.wait())
+                throw RuntimeFailure(log::cat("giving up after ", options.retry.retry_for_seconds,
+                                              " s of retries: ", one_line(e.what())));
+        }
+    }
+    log::info("stopped; published ", published_total, " changes");
+    return kExitOk;
+}
+
+}  // namespace pgtrail

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <string>
+
+#include "common/cli_options.hpp"
+
+namespace pgtrail {
+
+struct ProducerOptions {
+    std::string source;
+    KafkaSettings kafka;
+    RetrySettings retry;
+    int page_size = 10000;
+    int poll_interval_ms = 1000;
+    bool drain = false;
+};
+
+// Publishes the source's log until shutdown (or, with drain, until every change committed
+// before it started is confirmed by Kafka). Returns the exit code.
+int run_producer(const ProducerOptions& options);
+
+}  // namespace pgtrail

@@ -1,0 +1,134 @@
+#include "setup/capture_installer.hpp"
+
+#include <pqxx/pqxx>
+
+#include "common/errors.hpp"
+#include "common/log.hpp"
+#include "common/sql_names.hpp"
+
+namespace pgtrail::sql {
+extern const char* const triggers_capture;
+}
+
+namespace pgtrail {
+namespace {
+
+constexpr const char* kDemoTable = R"sql(
+CREATE TABLE IF NOT EXISTS public.employees (
+    emp_id     serial PRIMARY KEY,
+    first_name varchar(100),
+    last_name  varchar(100),
+    dob        date,
+    city       varchar(100),
+    salary     integer
+)
+)sql";
+
+constexpr const char* kRelid = "SELECT (quote_ident($1) || '.' || quote_ident($2))::regclass::oid";
+
+// A renamed table keeps its oid: drop the stale registry row before upserting by name.
+constexpr const char* kForgetRenamed = R"sql(
+DELETE FROM cdc.captured_tables
+WHERE relid = $1 AND (schema_name, table_name) IS DISTINCT FROM ($2, $3)
+)sql";
+
+constexpr const char* kRegister = R"sql(
+INSERT INTO cdc.captured_tables (relid, schema_name, table_name, pk_columns)
+VALUES ($1, $2, $3, $4::text[])
+ON CONFLICT (schema_name, table_name) DO UPDATE
+SET relid = EXCLUDED.relid, pk_columns = EXCLUDED.pk_columns
+WHERE (cdc.captured_tables.relid, cdc.captured_tables.pk_columns)
+      IS DISTINCT FROM (EXCLUDED.relid, EXCLUDED.pk_columns)
+)sql";
+
+constexpr const char* kRegistered =
+    "SELECT schema_name, table_name FROM cdc.captured_tables ORDER BY schema_name, table_name";
+
+std::string text_array(const std::vector<std::string>& items) {
+    std::string literal = "{";
+    for (const auto& item : items) {
+        if (literal.size() > 1) literal += ',';
+        literal += '"';
+        for (char c : item) {
+            if (c == '"' || c == '\\') literal += '\\';
+            literal += c;
+        }
+        literal += '"';
+    }
+    return literal + "}";
+}
+
+std::vector<std::string> trigger_statements(const std::string& table) {
+    return {
+        "CREATE OR REPLACE TRIGGER pgtrail_capture AFTER INSERT OR UPDATE OR DELETE ON " + table +
+            " FOR EACH ROW EXECUTE FUNCTION cdc.capture_row()",
+        "CREATE OR REPLACE TRIGGER pgtrail_notify AFTER INSERT OR UPDATE OR DELETE ON " + table +
+            " FOR EACH STATEMENT EXECUTE FUNCTION cdc.notify_producer()",
+        "CREATE OR REPLACE TRIGGER pgtrail_truncate BEFORE TRUNCATE ON " + table +
+            " FOR EACH STATEMENT EXECUTE FUNCTION cdc.refuse_truncate()",
+    };
+}
+
+TableInfo checked_table(pqxx::transaction_base& tx, const std::string& requested) {
+    const std::optional<TableName> name = resolve_table(tx, requested);
+    if (!name) throw UsageError("table " + requested + " does not exist on the source");
+    if (name->schema == "cdc")
+        throw UsageError("table " + name->display() + " is pgtrail's own; it cannot be captured");
+    std::optional<TableInfo> info = load_table(tx, *name);
+    if (!info || info->pk_columns.empty())
+        throw UsageError("table " + name->display() +
+                         " has no primary key; pgtrail keys every change by it, add one first");
+    return *info;
+}
+
+void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) {
+    const std::uint32_t relid =
+        tx.exec_params1(kRelid, table.name.schema, table.name.name)[0].as<std::uint32_t>();
+    tx.exec_params0(kForgetRenamed, relid, table.name.schema, table.name.name);
+    tx.exec_params0(kRegister, relid, table.name.schema, table.name.name,
+                    text_array(table.pk_columns));
+    for (const auto& statement : trigger_statements(table.name.quoted())) tx.exec0(statement);
+    if (!snapshot) return;
+    // SHARE mode waits for in-flight writers and holds new ones off, so no change can slip
+    // between the rows read here and the log rows the trigger writes afterwards.
+    tx.exec0("LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
+    const pqxx::result enqueued = tx.exec_params0(
+        "INSERT INTO cdc.log (relid, op, after) SELECT $1, 'r', row_to_json(t) FROM " +
+            table.name.quoted() + " t",
+        relid);
+    log::info("snapshot of ", table.name.display(), ": ", enqueued.affected_rows(),
+              " rows enqueued");
+}
+
+}  // namespace
+
+std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRequest& request) {
+    pqxx::work tx(source, "install capture");
+    tx.exec0(sql::triggers_capture);
+    std::vector<std::string> requested = request.tables;
+    if (request.demo) {
+        tx.exec0(kDemoTable);
+        requested.push_back("public.employees");
+    }
+    for (const auto& text : requested) {
+        const TableInfo table = checked_table(tx, text);
+        capture(tx, table, request.snapshot);
+        log::info("capturing ", table.name.display());
+    }
+    std::vector<TableInfo> captured;
+    for (const auto& row : tx.exec(kRegistered)) {
+        const TableName name{row[0].as<std::string>(), row[1].as<std::string>()};
+        std::optional<TableInfo> info = load_table(tx, name);
+        if (!info) {
+            log::warn("captured table ", name.display(), " no longer exists on the source");
+            continue;
+        }
+        captured.push_back(std::move(*info));
+    }
+    if (captured.empty())
+        throw UsageError("nothing to capture: pass --table schema.name (repeatable) or --demo");
+    tx.commit();
+    return captured;
+}
+
+}  // namespace pgtrail

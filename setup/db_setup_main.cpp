@@ -1,0 +1,65 @@
+#include "common/backoff.hpp"
+#include "common/cli_options.hpp"
+#include "common/errors.hpp"
+#include "common/log.hpp"
+#include "common/pg_session.hpp"
+#include "setup/capture_installer.hpp"
+#include "setup/dest_preparer.hpp"
+#include "setup/topic_creator.hpp"
+
+namespace {
+
+constexpr std::chrono::milliseconds kKafkaTimeout{5000};
+
+void ensure_topic_with_retry(const pgtrail::KafkaSettings& kafka, const std::string& topic,
+                             int partitions, const pgtrail::RetrySettings& retry) {
+    pgtrail::Backoff backoff(retry.budget());
+    for (;;) {
+        try {
+            pgtrail::ensure_topic(kafka, topic, partitions, kKafkaTimeout);
+            return;
+        } catch (const pgtrail::TransientError& e) {
+            if (!backoff.in_outage())
+                pgtrail::log::warn(e.what(), "; retrying for up to ", retry.retry_for_seconds,
+                                   " s");
+            if (!backoff.wait()) throw pgtrail::RuntimeFailure(e.what());
+        }
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace pgtrail;
+    std::string source, dest;
+    KafkaSettings kafka;
+    RetrySettings retry;
+    CaptureRequest request;
+    int partitions = 3;
+    CLI::App app{
+        "pgtrail db_setup: installs capture on the source, prepares the destination and the "
+        "Kafka topic. Idempotent."};
+    add_config_option(app);
+    add_source_option(app, source);
+    add_dest_option(app, dest);
+    add_kafka_options(app, kafka);
+    add_retry_option(app, retry);
+    app.add_option("--partitions", partitions, "Partitions of a topic created here")
+        ->check(CLI::Range(1, 10000))
+        ->capture_default_str();
+    app.add_option("--table", request.tables, "Table to capture, schema.name (repeatable)")
+        ->allow_extra_args(false);
+    app.add_flag("--demo", request.demo, "Create and capture the demo table public.employees");
+    app.add_flag("--snapshot", request.snapshot,
+                 "Also enqueue the rows the given tables already hold");
+    return run_program("db_setup", app, argc, argv, [&] {
+        ensure_topic_with_retry(kafka, kafka.topic, partitions, retry);
+        ensure_topic_with_retry(kafka, dead_letter_topic(kafka.topic), 1, retry);
+        auto source_conn = connect_with_retry(source, "source", retry.budget());
+        auto dest_conn = connect_with_retry(dest, "destination", retry.budget());
+        const auto tables = install_capture(*source_conn, request);
+        prepare_destination(*dest_conn, tables);
+        log::info("ready: ", tables.size(), " captured tables, topic ", kafka.topic);
+        return kExitOk;
+    });
+}

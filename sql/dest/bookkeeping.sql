@@ -1,0 +1,37 @@
+-- Installed on the destination by db_setup. Idempotent: every statement may run again.
+
+CREATE SCHEMA IF NOT EXISTS cdc;
+
+-- Kafka offsets, written in the same transaction as the changes they cover, so a batch is
+-- applied exactly once in effect. next_offset is the first offset not yet applied.
+CREATE TABLE IF NOT EXISTS cdc.consumer_offsets (
+    group_id    text NOT NULL,
+    topic       text NOT NULL,
+    partition   integer NOT NULL,
+    next_offset bigint NOT NULL,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (group_id, topic, partition)
+);
+
+-- A deleted row's key and the position of its delete, so that an older insert or update
+-- delivered again later cannot bring the row back.
+CREATE TABLE IF NOT EXISTS cdc.tombstones (
+    schema_name text NOT NULL,
+    table_name  text NOT NULL,
+    pk          text NOT NULL,          -- the row key as compact JSON, e.g. {"emp_id":42}
+    _cdc_ts     timestamptz NOT NULL,
+    _cdc_seq    bigint NOT NULL,
+    PRIMARY KEY (schema_name, table_name, pk)
+);
+
+-- Messages the consumer could not apply, with the reason; the good ones keep flowing.
+CREATE TABLE IF NOT EXISTS cdc.dead_letters (
+    id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    topic      text NOT NULL,
+    partition  integer NOT NULL,
+    "offset"   bigint NOT NULL,
+    key        bytea,
+    value      bytea,
+    reason     text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,74 @@
+-- Installed on the source by db_setup. Idempotent: every statement may run again.
+
+CREATE SCHEMA IF NOT EXISTS cdc;
+
+-- One row per captured change. The producer publishes rows in snapshot batches and prunes
+-- what it has published, so this table holds only the changes still on their way.
+CREATE TABLE IF NOT EXISTS cdc.log (
+    seq    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    txid   xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    -- clock_timestamp(), not now(): now() is the transaction start and can go backwards
+    -- for the same row when a later transaction started earlier.
+    ts     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    relid  oid NOT NULL,
+    op     "char" NOT NULL,          -- c insert, u update, d delete, r snapshot read
+    before json,
+    after  json
+);
+CREATE INDEX IF NOT EXISTS log_txid ON cdc.log (txid);
+
+-- Which tables are captured and their primary-key columns, so the trigger never has to
+-- look up the key: the producer derives it from the row.
+CREATE TABLE IF NOT EXISTS cdc.captured_tables (
+    relid       oid PRIMARY KEY,
+    schema_name text NOT NULL,
+    table_name  text NOT NULL,
+    pk_columns  text[] NOT NULL,
+    UNIQUE (schema_name, table_name)
+);
+
+-- The producer's position: the transaction snapshot up to which the log is published.
+-- NULL means "from the beginning of the log".
+CREATE TABLE IF NOT EXISTS cdc.producer_position (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    snapshot   pg_snapshot,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO cdc.producer_position (singleton) VALUES (true) ON CONFLICT DO NOTHING;
+
+-- Runs on every user write, so it does exactly one INSERT: no catalog lookups, no key
+-- building. row_to_json keeps json columns byte-exact and is cheaper than to_jsonb.
+CREATE OR REPLACE FUNCTION cdc.capture_row() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO cdc.log (relid, op, after) VALUES (TG_RELID, 'c', row_to_json(NEW));
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO cdc.log (relid, op, before, after)
+        VALUES (TG_RELID, 'u', row_to_json(OLD), row_to_json(NEW));
+    ELSE
+        INSERT INTO cdc.log (relid, op, before) VALUES (TG_RELID, 'd', row_to_json(OLD));
+    END IF;
+    RETURN NULL;
+END
+$fn$;
+
+-- One notification per statement wakes the producer at once; per-row NOTIFYs would be a
+-- storm, and the producer polls anyway in case a notification is missed.
+CREATE OR REPLACE FUNCTION cdc.notify_producer() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    PERFORM pg_notify('cdc_log', '');
+    RETURN NULL;
+END
+$fn$;
+
+-- TRUNCATE fires no row triggers; letting it through would silently desync the destination.
+CREATE OR REPLACE FUNCTION cdc.refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+    RAISE EXCEPTION 'pgtrail: TRUNCATE of captured table %.% is refused; use DELETE, or remove capture first (db_setup --uninstall)',
+        TG_TABLE_SCHEMA, TG_TABLE_NAME
+        USING ERRCODE = 'feature_not_supported';
+END
+$fn$;
