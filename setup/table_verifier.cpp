@@ -21,7 +21,8 @@ std::string ordered_rows_sql(const TableInfo& table) {
     return "DECLARE verify_rows NO SCROLL CURSOR FOR SELECT row_to_json(k)::text, "
            "row_to_json(r)::text FROM " +
            table.name.quoted() + " t CROSS JOIN LATERAL (SELECT " + keys +
-           ") k CROSS JOIN LATERAL (SELECT " + columns + ") r ORDER BY 1 COLLATE \"C\"";
+           ") k CROSS JOIN LATERAL (SELECT " + columns +
+           ") r ORDER BY row_to_json(k)::text COLLATE \"C\"";
 }
 
 // Reads one side's cursor page by page.
