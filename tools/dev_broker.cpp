@@ -1,0 +1,196 @@
+// pgtrail_dev_broker: a Kafka endpoint for development and tests, so the local stack needs no
+// JVM or Docker. It is librdkafka's mock cluster: it speaks the Kafka protocol on an ephemeral
+// loopback port, keeps everything in memory (a restart starts empty) and keeps only about 5 MB
+// per partition. It does not answer admin CreateTopics, hence the topics are created here.
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitFailure = 3;
+
+constexpr std::string_view kUsage =
+    "usage: pgtrail_dev_broker [--topic NAME:PARTITIONS]... [--address-file FILE] [--brokers N]\n"
+    "  --topic NAME:PARTITIONS  topic to create (repeatable; default cdc_events:3 and\n"
+    "                           cdc_events_dlq:1)\n"
+    "  --address-file FILE      write the bootstrap host:port to FILE once the broker is up\n"
+    "  --brokers N              number of mock brokers (default 1)\n"
+    "Runs until SIGINT or SIGTERM. Data is kept in memory only.\n";
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct TopicSpec {
+    std::string name;
+    int partitions;
+};
+
+struct Options {
+    std::vector<TopicSpec> topics;
+    std::filesystem::path address_file;
+    int brokers = 1;
+};
+
+int parse_positive(std::string_view text, std::string_view what) {
+    int value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value < 1) {
+        throw UsageError(std::string(what) + " must be a positive integer, got '" +
+                         std::string(text) + "'");
+    }
+    return value;
+}
+
+TopicSpec parse_topic(std::string_view spec) {
+    auto colon = spec.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) {
+        throw UsageError("--topic expects NAME:PARTITIONS, got '" + std::string(spec) + "'");
+    }
+    std::string name(spec.substr(0, colon));
+    // Kafka's own rule; the mock cluster would accept anything and clients would then fail.
+    if (name.size() > 249 || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                    "0123456789._-") != std::string::npos) {
+        throw UsageError("invalid topic name '" + name + "'");
+    }
+    return {name, parse_positive(spec.substr(colon + 1), "partition count")};
+}
+
+Options parse_args(int argc, char** argv) {
+    Options opts;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "-h" || arg == "--help") {
+            std::cout << kUsage;
+            std::exit(0);
+        }
+        std::string_view value;
+        if (auto eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+        } else {
+            throw UsageError(std::string(arg) +
+                             (arg.starts_with("--") ? " needs a value" : ": unknown argument"));
+        }
+        if (arg == "--topic") {
+            opts.topics.push_back(parse_topic(value));
+        } else if (arg == "--address-file") {
+            if (value.empty()) throw UsageError("--address-file needs a file name");
+            opts.address_file = value;
+        } else if (arg == "--brokers") {
+            opts.brokers = parse_positive(value, "--brokers");
+        } else {
+            throw UsageError("unknown argument '" + std::string(arg) + "' (try --help)");
+        }
+    }
+    if (opts.topics.empty()) opts.topics = {{"cdc_events", 3}, {"cdc_events_dlq", 1}};
+    return opts;
+}
+
+// Readers poll for the file, so they must never see it half written.
+void write_atomically(const std::filesystem::path& path, const std::string& content) {
+    auto tmp = path;
+    tmp += ".tmp." + std::to_string(getpid());
+    {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << content << '\n';
+        out.close();
+        if (!out) throw std::runtime_error("cannot write " + tmp.string());
+    }
+    std::error_code ec;
+    std::filesystem::rename(tmp, path, ec);
+    if (ec) {
+        std::filesystem::remove(tmp, ec);
+        throw std::runtime_error("cannot rename to " + path.string() + ": " + ec.message());
+    }
+}
+
+struct KafkaDeleter {
+    void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+struct MockClusterDeleter {
+    void operator()(rd_kafka_mock_cluster_t* mc) const { rd_kafka_mock_cluster_destroy(mc); }
+};
+
+int run(const Options& opts) {
+    // Blocked before librdkafka starts its threads, so they inherit the mask and the signals
+    // reach only sigwait below instead of killing the process mid-shutdown.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+    char errstr[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    // The handle has no bootstrap.servers on purpose; its notice saying so would only confuse.
+    rd_kafka_conf_set(conf, "log_level", "4", errstr, sizeof errstr);
+    // The mock cluster needs a client handle for its bookkeeping only; it never produces.
+    std::unique_ptr<rd_kafka_t, KafkaDeleter> rk(
+        rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);  // rd_kafka_new takes ownership only on success
+        throw std::runtime_error(std::string("cannot create Kafka handle: ") + errstr);
+    }
+    // Declared after rk so it is destroyed first: the cluster uses rk until then.
+    std::unique_ptr<rd_kafka_mock_cluster_t, MockClusterDeleter> cluster(
+        rd_kafka_mock_cluster_new(rk.get(), opts.brokers));
+    if (!cluster) throw std::runtime_error("cannot start the mock cluster");
+
+    for (const auto& t : opts.topics) {
+        // Replicated like a typical real cluster (3) when there are brokers enough for it.
+        if (auto err = rd_kafka_mock_topic_create(cluster.get(), t.name.c_str(), t.partitions,
+                                                  std::min(opts.brokers, 3))) {
+            throw std::runtime_error("cannot create topic " + t.name + ": " +
+                                     rd_kafka_err2str(err));
+        }
+    }
+
+    const std::string bootstraps = rd_kafka_mock_cluster_bootstraps(cluster.get());
+    if (!opts.address_file.empty()) write_atomically(opts.address_file, bootstraps);
+    std::cout << "dev broker listening on " << bootstraps << std::endl;
+
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+
+    // The file's presence tells scripts the broker is up; a stale one would mislead them.
+    if (!opts.address_file.empty()) {
+        std::error_code ec;
+        std::filesystem::remove(opts.address_file, ec);
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(parse_args(argc, argv));
+    } catch (const UsageError& e) {
+        std::cerr << "pgtrail_dev_broker: " << e.what() << '\n';
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << "pgtrail_dev_broker: " << e.what() << '\n';
+        return kExitFailure;
+    }
+}
