@@ -1,0 +1,63 @@
+// db_setup runs again on every deploy; a second run must change nothing.
+#include <doctest/doctest.h>
+
+#include "harness/sql.hpp"
+#include "harness/test_env.hpp"
+
+using namespace pgtrail::it;
+
+namespace {
+
+// Everything db_setup creates or registers, as text that a second run must leave equal.
+std::string cdc_objects(const TestEnv& env) {
+    const auto relations = [](const std::string& url) {
+        return lines(query_column(url,
+                                  "SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text "
+                                  "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                  "WHERE n.nspname IN ('cdc', 'public') ORDER BY 1"));
+    };
+    return "---- source triggers: " +
+           query_value(env.source_url(), "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") +
+           "\n---- source functions:\n" +
+           lines(query_column(env.source_url(),
+                              "SELECT oid::regprocedure::text FROM pg_proc "
+                              "WHERE pronamespace = 'cdc'::regnamespace ORDER BY 1")) +
+           "---- registry:\n" +
+           lines(query_column(env.source_url(),
+                              "SELECT to_jsonb(r)::text FROM cdc.captured_tables r ORDER BY 1")) +
+           "---- source relations:\n" + relations(env.source_url()) +
+           "---- log rows: " + query_value(env.source_url(), "SELECT count(*) FROM cdc.log") +
+           "\n---- destination relations:\n" + relations(env.dest_url()) +
+           "---- destination employees columns:\n" +
+           lines(query_column(env.dest_url(),
+                              "SELECT column_name || ' ' || data_type || ' ' || is_nullable || "
+                              "' ' || coalesce(column_default, '') "
+                              "FROM information_schema.columns WHERE table_schema = 'public' "
+                              "AND table_name = 'employees' ORDER BY ordinal_position")) +
+           "---- destination indexes:\n" +
+           lines(query_column(env.dest_url(),
+                              "SELECT indexdef FROM pg_indexes "
+                              "WHERE schemaname IN ('cdc', 'public') ORDER BY 1"));
+}
+
+}  // namespace
+
+TEST_CASE("db_setup run twice changes nothing and leaves one trigger per table") {
+    TestEnv env;
+    INFO(env.logs());
+    const auto first = env.setup({"--demo"});
+    REQUIRE_MESSAGE(first.exit_code == 0, first.log);
+    const auto installed = cdc_objects(env);
+    REQUIRE(installed.find("public.employees r") != std::string::npos);
+
+    const auto second = env.setup({"--demo"});
+    REQUIRE_MESSAGE(second.exit_code == 0, second.log);
+    CHECK(cdc_objects(env) == installed);
+
+    const auto log_rows = [&] {
+        return std::stoi(query_value(env.source_url(), "SELECT count(*) FROM cdc.log"));
+    };
+    const int before = log_rows();
+    exec(env.source_url(), "INSERT INTO employees (first_name) VALUES ('once')");
+    CHECK(log_rows() == before + 1);
+}

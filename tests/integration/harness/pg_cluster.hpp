@@ -1,0 +1,45 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "harness/child_process.hpp"
+#include "harness/temp_dir.hpp"
+
+namespace pgtrail::it {
+
+// A throwaway PostgreSQL cluster: initdb into a temp dir, postgres on a free loopback port,
+// trust auth, superuser "postgres", fsync and full-page writes off for speed. Commits stay
+// synchronous (with fsync off that costs only a write): an asynchronous commit would be lost
+// by stop(), and outage tests must not mistake that for a pgtrail bug. The postmaster is a direct
+// child of the test process (no pg_ctl, which would detach it), so ChildProcess's
+// parent-death signal kills it if the test binary dies; its backends notice the postmaster's
+// death and exit on their own. Only the temp dir is left behind after such a crash.
+class TempPgCluster {
+public:
+    explicit TempPgCluster(std::string name);
+    ~TempPgCluster();
+    TempPgCluster(const TempPgCluster&) = delete;
+    TempPgCluster& operator=(const TempPgCluster&) = delete;
+
+    std::string url(std::string_view dbname) const;
+
+    // Immediate shutdown (the "pg_ctl stop -m immediate" of an outage) and restart on the
+    // same port, so URLs handed to programs stay valid.
+    void stop();
+    void start();
+
+private:
+    std::string log_tail() const;
+    // False when the postmaster exited before accepting connections, e.g. the port was taken.
+    bool try_start();
+
+    std::string name_;
+    TempDir dir_;
+    std::optional<Credentials> run_as_;
+    int port_ = 0;
+    std::optional<ChildProcess> postmaster_;
+};
+
+}  // namespace pgtrail::it
