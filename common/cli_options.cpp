@@ -3,6 +3,7 @@
 #include <iostream>
 #include <pqxx/pqxx>
 
+#include "common/conninfo.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 
@@ -67,6 +68,7 @@ int run_program(std::string_view name, CLI::App& app, int argc, char** argv,
         std::cerr << name << ": " << one_line(e.what()) << " (see --help)\n";
         return kExitUsage;
     }
+    for (int i = 1; i < argc; ++i) hide_password_in_place(argv[i]);
     try {
         return body();
     } catch (const UsageError& e) {

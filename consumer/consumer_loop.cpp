@@ -58,9 +58,7 @@ public:
             if (options_.drain && drained(targets)) break;
             Messages messages = collect();
             if (messages.empty()) continue;
-            DecodedBatch batch = decode(messages);
-            batch.changes = reduce_batch(std::move(batch.changes));
-            commit_with_retry(batch, messages);
+            const DecodedBatch batch = apply_when_schema_fits(messages);
             applied += batch.messages;
             dead += batch.dead_letters.size();
             since_log += batch.messages;
@@ -180,6 +178,29 @@ private:
             }
         }
         return batch;
+    }
+
+    // A batch whose rows have columns the destination lacks is held, offsets untouched, and
+    // tried again with a fresh look at the destination's catalog until db_setup has added
+    // the columns or the retry budget is spent.
+    DecodedBatch apply_when_schema_fits(const Messages& messages) {
+        Backoff backoff(options_.retry.budget());
+        for (;;) {
+            try {
+                DecodedBatch batch = decode(messages);
+                batch.changes = reduce_batch(std::move(batch.changes));
+                commit_with_retry(batch, messages);
+                if (backoff.in_outage()) log::info("destination schema up to date; applying again");
+                return batch;
+            } catch (const SchemaDrift& e) {
+                if (!backoff.in_outage())
+                    log::error(e.what(),
+                               "; not applying, offsets not advanced; retrying for up to ",
+                               options_.retry.retry_for_seconds, " s");
+                tables_.erase(e.table);
+                if (!backoff.wait()) throw RuntimeFailure(e.what());
+            }
+        }
     }
 
     void commit_with_retry(DecodedBatch& batch, const Messages& messages) {

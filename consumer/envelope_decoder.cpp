@@ -1,5 +1,6 @@
 #include "consumer/envelope_decoder.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "common/json_members.hpp"

@@ -1,6 +1,7 @@
 #include "producer/log_reader.hpp"
 
 #include "common/errors.hpp"
+#include "common/pg_arrays.hpp"
 
 namespace pgtrail {
 namespace {
@@ -69,11 +70,8 @@ void SnapshotBatch::check_position_not_ahead() {
 
 void SnapshotBatch::load_tables() {
     for (const auto& row : tx_.exec(kCapturedTables)) {
-        CapturedTable table{{row[1].as<std::string>(), row[2].as<std::string>()}, {}};
-        pqxx::array_parser columns = row[3].as_array();
-        for (auto [kind, text] = columns.get_next(); kind != pqxx::array_parser::done;
-             std::tie(kind, text) = columns.get_next())
-            if (kind == pqxx::array_parser::string_value) table.pk_columns.push_back(text);
+        CapturedTable table{{row[1].as<std::string>(), row[2].as<std::string>()},
+                            parse_text_array(row[3])};
         tables_.emplace(row[0].as<std::uint32_t>(), std::move(table));
     }
 }

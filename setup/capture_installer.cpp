@@ -4,6 +4,7 @@
 
 #include "common/errors.hpp"
 #include "common/log.hpp"
+#include "common/pg_arrays.hpp"
 #include "common/sql_names.hpp"
 
 namespace pgtrail::sql {
@@ -44,20 +45,6 @@ WHERE (cdc.captured_tables.relid, cdc.captured_tables.pk_columns)
 constexpr const char* kRegistered =
     "SELECT schema_name, table_name FROM cdc.captured_tables ORDER BY schema_name, table_name";
 
-std::string text_array(const std::vector<std::string>& items) {
-    std::string literal = "{";
-    for (const auto& item : items) {
-        if (literal.size() > 1) literal += ',';
-        literal += '"';
-        for (char c : item) {
-            if (c == '"' || c == '\\') literal += '\\';
-            literal += c;
-        }
-        literal += '"';
-    }
-    return literal + "}";
-}
-
 std::vector<std::string> trigger_statements(const std::string& table) {
     return {
         "CREATE OR REPLACE TRIGGER pgtrail_capture AFTER INSERT OR UPDATE OR DELETE ON " + table +
@@ -86,7 +73,7 @@ void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) 
         tx.exec_params1(kRelid, table.name.schema, table.name.name)[0].as<std::uint32_t>();
     tx.exec_params0(kForgetRenamed, relid, table.name.schema, table.name.name);
     tx.exec_params0(kRegister, relid, table.name.schema, table.name.name,
-                    text_array(table.pk_columns));
+                    text_array_literal(table.pk_columns));
     for (const auto& statement : trigger_statements(table.name.quoted())) tx.exec0(statement);
     if (!snapshot) return;
     // SHARE mode waits for in-flight writers and holds new ones off, so no change can slip

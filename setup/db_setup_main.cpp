@@ -58,7 +58,12 @@ int main(int argc, char** argv) {
         auto source_conn = connect_with_retry(source, "source", retry.budget());
         auto dest_conn = connect_with_retry(dest, "destination", retry.budget());
         const auto tables = install_capture(*source_conn, request);
-        prepare_destination(*dest_conn, tables);
+        std::vector<EnumType> enums;
+        {
+            pqxx::read_transaction tx(*source_conn);
+            enums = enums_used_by(tx, tables);
+        }
+        prepare_destination(*dest_conn, tables, enums);
         log::info("ready: ", tables.size(), " captured tables, topic ", kafka.topic);
         return kExitOk;
     });

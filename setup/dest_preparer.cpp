@@ -27,6 +27,9 @@ std::string create_table_sql(const TableInfo& table) {
     return sql + "))";
 }
 
+constexpr const char* kConsumerRoleExists =
+    "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgtrail_consumer')";
+
 constexpr const char* kHasGuardColumns = R"sql(
 SELECT count(*) = 2 FROM pg_attribute
 WHERE attrelid = (quote_ident($1) || '.' || quote_ident($2))::regclass
@@ -57,9 +60,12 @@ void bring_up_to_date(pqxx::transaction_base& tx, const TableInfo& source,
 
 }  // namespace
 
-void prepare_destination(pqxx::connection& dest, const std::vector<TableInfo>& tables) {
+void prepare_destination(pqxx::connection& dest, const std::vector<TableInfo>& tables,
+                         const std::vector<EnumType>& enums) {
     pqxx::work tx(dest, "prepare destination");
     tx.exec0(sql::dest_bookkeeping);
+    create_enums(tx, enums);
+    const bool grant = tx.exec1(kConsumerRoleExists)[0].as<bool>();
     for (const auto& table : tables) {
         tx.exec0("CREATE SCHEMA IF NOT EXISTS " + quote_ident(table.name.schema));
         const std::optional<TableInfo> existing = load_table(tx, table.name);
@@ -68,6 +74,12 @@ void prepare_destination(pqxx::connection& dest, const std::vector<TableInfo>& t
         } else {
             tx.exec0(create_table_sql(table));
             log::info("destination ", table.name.display(), ": created");
+        }
+        if (grant) {
+            tx.exec0("GRANT USAGE ON SCHEMA " + quote_ident(table.name.schema) +
+                     " TO pgtrail_consumer");
+            tx.exec0("GRANT SELECT, INSERT, UPDATE, DELETE ON " + table.name.quoted() +
+                     " TO pgtrail_consumer");
         }
     }
     tx.commit();

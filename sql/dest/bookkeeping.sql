@@ -35,3 +35,16 @@ CREATE TABLE IF NOT EXISTS cdc.dead_letters (
     reason     text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- When sql/roles.sql created the consumer's role, give it what the consumer uses here;
+-- db_setup grants the replicated tables one by one.
+DO $grant$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgtrail_consumer') THEN
+        GRANT USAGE ON SCHEMA cdc TO pgtrail_consumer;
+        GRANT SELECT, INSERT, UPDATE ON cdc.consumer_offsets TO pgtrail_consumer;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON cdc.tombstones TO pgtrail_consumer;
+        GRANT SELECT, INSERT ON cdc.dead_letters TO pgtrail_consumer;
+    END IF;
+END
+$grant$;

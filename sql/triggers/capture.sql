@@ -38,8 +38,10 @@ INSERT INTO cdc.producer_position (singleton) VALUES (true) ON CONFLICT DO NOTHI
 
 -- Runs on every user write, so it does exactly one INSERT: no catalog lookups, no key
 -- building. row_to_json keeps json columns byte-exact and is cheaper than to_jsonb.
+-- SECURITY DEFINER: the application's roles need no privilege on schema cdc. Every name in
+-- it is schema-qualified or from pg_catalog, which is always searched first.
 CREATE OR REPLACE FUNCTION cdc.capture_row() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER AS $fn$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO cdc.log (relid, op, after) VALUES (TG_RELID, 'c', row_to_json(NEW));
@@ -72,3 +74,16 @@ BEGIN
         USING ERRCODE = 'feature_not_supported';
 END
 $fn$;
+
+-- When sql/roles.sql created the producer's role, give it exactly what the producer uses:
+-- read the log and the registry, delete what it published, move its position.
+DO $grant$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgtrail_producer') THEN
+        GRANT USAGE ON SCHEMA cdc TO pgtrail_producer;
+        GRANT SELECT, DELETE ON cdc.log TO pgtrail_producer;
+        GRANT SELECT ON cdc.captured_tables TO pgtrail_producer;
+        GRANT SELECT, UPDATE ON cdc.producer_position TO pgtrail_producer;
+    END IF;
+END
+$grant$;
