@@ -124,4 +124,9 @@ void KafkaPublisher::confirm_all() {
 
 std::int64_t KafkaPublisher::confirmed_total() const { return tracker_->confirmed(); }
 
+bool KafkaPublisher::failed_fatally() const {
+    std::string reason;
+    return producer_->fatal_error(reason) != RdKafka::ERR_NO_ERROR;
+}
+
 }  // namespace pgtrail

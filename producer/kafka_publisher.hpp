@@ -34,6 +34,10 @@ public:
 
     std::int64_t confirmed_total() const;
 
+    // True once librdkafka raised a fatal error (e.g. the idempotence guarantee could not be
+    // kept): this instance cannot send any more and must be replaced.
+    bool failed_fatally() const;
+
 private:
     class DeliveryTracker;
     std::unique_ptr<DeliveryTracker> tracker_;

@@ -69,8 +69,8 @@ void wait_for_broker(KafkaPublisher& publisher, const RetrySettings& retry) {
 }  // namespace
 
 int run_producer(const ProducerOptions& options) {
-    KafkaPublisher publisher(options.kafka, options.kafka.topic);
-    wait_for_broker(publisher, options.retry);
+    auto publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic);
+    wait_for_broker(*publisher, options.retry);
 
     std::unique_ptr<pqxx::connection> conn;
     std::unique_ptr<LogWakeup> wakeup;
@@ -84,7 +84,7 @@ int run_producer(const ProducerOptions& options) {
                 if (!acquire_leader_lock(*conn)) break;
                 wakeup = std::make_unique<LogWakeup>(*conn);
             }
-            const std::int64_t published = publish_batch(*conn, publisher, options.page_size);
+            const std::int64_t published = publish_batch(*conn, *publisher, options.page_size);
             if (backoff.in_outage()) log::info("publishing again");
             backoff.reset();
             published_total += published;
@@ -103,6 +103,10 @@ int run_producer(const ProducerOptions& options) {
             log::warn(one_line(e.what()), "; position not advanced, retrying");
             wakeup.reset();
             conn.reset();
+            if (publisher->failed_fatally()) {
+                log::warn("Kafka producer failed fatally; starting a new one");
+                publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic);
+            }
             if (!backoff.wait())
                 throw RuntimeFailure(log::cat("giving up after ", options.retry.retry_for_seconds,
                                               " s of retries: ", one_line(e.what())));

@@ -10,6 +10,12 @@ namespace {
 constexpr std::size_t kSamples = 5;
 constexpr int kFetchSize = 5000;
 
+// row_to_json renders timestamptz in the session's TimeZone and floats and intervals by
+// session settings; two clusters configured differently must still compare equal.
+constexpr const char* kSameTextOnBothSides =
+    "SET LOCAL TimeZone = 'UTC'; SET LOCAL IntervalStyle = 'postgres'; "
+    "SET LOCAL extra_float_digits = 1";
+
 // Keys and rows as row_to_json text, ordered bytewise (COLLATE "C") so both sides sort the
 // same way whatever their collations, and so the merge below can compare std::strings.
 std::string ordered_rows_sql(const TableInfo& table) {
@@ -29,6 +35,7 @@ std::string ordered_rows_sql(const TableInfo& table) {
 class RowStream {
 public:
     RowStream(pqxx::connection& conn, const std::string& declare) : tx_(conn, "verify") {
+        tx_.exec0(kSameTextOnBothSides);
         tx_.exec0(declare);
         fetch();
     }
