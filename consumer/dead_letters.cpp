@@ -11,6 +11,7 @@ const KafkaProperties kDeadLetterProducer = {
     {"enable.idempotence", "true"},
     {"acks", "all"},
     {"allow.auto.create.topics", "false"},
+    {"message.max.bytes", "16777216"},  // as large as the producer's messages
 };
 
 constexpr const char* kInsertDeadLetter = R"sql(

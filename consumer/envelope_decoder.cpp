@@ -93,11 +93,17 @@ Change make_change(const Envelope& envelope, std::optional<std::string_view> mes
     change.seq = envelope.seq;
     change.origin = origin;
     change.row = envelope.op == 'd' ? *envelope.before : *envelope.after;
+    const std::vector<JsonMember> members = split_object(change.row);
     try {
-        change.key = encode_key(change.row, table.pk_columns);
+        change.key = encode_key(members, table.pk_columns);
     } catch (const JsonError& e) {
         throw BadMessage("row does not fit " + table.name.display() +
                          "'s primary key: " + e.what());
+    }
+    for (const auto& member : members) {
+        const bool known = std::any_of(table.columns.begin(), table.columns.end(),
+                                       [&](const Column& c) { return c.name == member.name; });
+        if (!known) throw SchemaDrift(table.name, member.name);
     }
     if (message_key) {
         std::string given;

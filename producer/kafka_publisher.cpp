@@ -21,7 +21,16 @@ const KafkaProperties kProducerDefaults = {
     // Bounds the producer's memory whatever the size of a source transaction.
     {"queue.buffering.max.kbytes", "65536"},
     {"allow.auto.create.topics", "false"},
+    // A row with a 1 MB text column is a 1.4 MB envelope, twice that for an update. Real
+    // Kafka also checks the topic's max.message.bytes against the compressed batch.
+    {"message.max.bytes", "16777216"},
 };
+
+std::string too_large(std::string_view key, std::size_t bytes) {
+    return log::cat("the change for key ", key, " is a ", bytes,
+                    "-byte message, more than Kafka accepts; nothing was published. Raise the "
+                    "producer's -X message.max.bytes and the topic's max.message.bytes");
+}
 
 // After a shutdown request, how long to keep waiting for confirmations of the batch.
 constexpr std::chrono::seconds kShutdownGrace{10};
@@ -37,6 +46,13 @@ public:
             return;
         }
         if (failed_++ == 0) first_error_ = message.errstr();
+        if (message.err() == RdKafka::ERR_MSG_SIZE_TOO_LARGE && oversized_.empty())
+            oversized_ = too_large(message.key() != nullptr ? *message.key() : "", message.len());
+    }
+    // Set when the broker refused a message as too large: retrying cannot help.
+    std::string take_oversized() {
+        std::lock_guard lock(mutex_);
+        return std::exchange(oversized_, std::string());
     }
     // Returns how many failed since the last call and the first reason, and starts over.
     std::pair<std::int64_t, std::string> take_failures() {
@@ -56,6 +72,7 @@ private:
     std::int64_t confirmed_ = 0;
     std::int64_t failed_ = 0;
     std::string first_error_;
+    std::string oversized_;
 };
 
 KafkaPublisher::KafkaPublisher(const KafkaSettings& settings, std::string topic)
@@ -100,6 +117,8 @@ void KafkaPublisher::send(std::string_view key, std::string_view value) {
             topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
             const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, nullptr);
         if (err == RdKafka::ERR_NO_ERROR) break;
+        if (err == RdKafka::ERR_MSG_SIZE_TOO_LARGE)
+            throw RuntimeFailure(too_large(key, key.size() + value.size()));
         if (err != RdKafka::ERR__QUEUE_FULL)
             throw TransientError("Kafka produce to " + topic_ + ": " + RdKafka::err2str(err));
         producer_->poll(50);
@@ -117,6 +136,8 @@ void KafkaPublisher::confirm_all() {
             grace_end = now + kShutdownGrace;
         if (now >= grace_end) throw TransientError("stopped before Kafka confirmed the batch");
     }
+    if (std::string oversized = tracker_->take_oversized(); !oversized.empty())
+        throw RuntimeFailure(oversized);
     const auto [failed, reason] = tracker_->take_failures();
     if (failed > 0)
         throw TransientError(log::cat(failed, " messages not delivered to ", topic_, ": ", reason));

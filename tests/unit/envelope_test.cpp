@@ -8,7 +8,10 @@ using namespace pgtrail;
 namespace {
 
 const CapturedTable kAccounts{{"public", "accounts"}, {"id"}};
-const TableInfo kAccountsInfo{{"public", "accounts"}, {{"id", "bigint", true}}, {"id"}};
+const TableInfo kAccountsInfo{
+    {"public", "accounts"},
+    {{"id", "bigint", true}, {"amount", "numeric", false}, {"doc", "json", false}},
+    {"id"}};
 
 // A row as row_to_json writes it: numbers and nested json are text we must not touch.
 constexpr std::string_view kRow =
@@ -103,4 +106,11 @@ TEST_CASE("a message key that does not match the row's key is rejected") {
     const TableInfo other{{"public", "accounts"}, {}, {"account_no"}};
     CHECK_THROWS_WITH_AS(make_change(envelope, std::nullopt, other, {}),
                          doctest::Contains("primary key"), BadMessage);
+}
+
+TEST_CASE("a row with a column the destination lacks is schema drift, not a bad message") {
+    const Envelope envelope = decode_envelope(
+        R"({"op":"c","after":{"id":1,"added":"x"},"source":{"schema":"public","table":"accounts","ts_us":1,"seq":1}})");
+    CHECK_THROWS_WITH_AS(make_change(envelope, std::nullopt, kAccountsInfo, {}),
+                         doctest::Contains("\"added\""), SchemaDrift);
 }
