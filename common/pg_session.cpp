@@ -25,11 +25,13 @@ void check_syntax(const std::string& conninfo, std::string_view role) {
     throw UsageError(std::string("invalid ") + std::string(role) + " connection string: " + reason);
 }
 
-// Retrying cannot fix a database or role that does not exist, or a wrong password.
+// Retrying cannot fix a database or role that does not exist, a wrong password, or TLS
+// demanded of a server that has none.
 bool is_configuration_problem(std::string_view message) {
     return message.find("does not exist") != std::string_view::npos ||
            message.find("authentication failed") != std::string_view::npos ||
-           message.find("no password supplied") != std::string_view::npos;
+           message.find("no password supplied") != std::string_view::npos ||
+           message.find("does not support SSL") != std::string_view::npos;
 }
 
 }  // namespace
