@@ -41,6 +41,7 @@ public:
 
     bool running();
     void send(int signal_number) const;
+    pid_t pid() const { return pid_; }
 
     // The exit code, or 128 + signal number as a shell reports it; nullopt while still running
     // when the timeout expires.

@@ -3,6 +3,12 @@
 #include <stdexcept>
 
 namespace pgtrail::it {
+namespace {
+
+// The cluster has one broker; the mock numbers brokers from 1.
+constexpr int32_t kBrokerId = 1;
+
+}  // namespace
 
 DevBroker::DevBroker() {
     char errstr[512];
@@ -30,6 +36,18 @@ void DevBroker::create_topic(const std::string& topic, int partitions) {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         throw std::runtime_error("mock topic " + topic + ": " + rd_kafka_err2str(err));
     }
+}
+
+void DevBroker::set_down() {
+    auto err = rd_kafka_mock_broker_set_down(cluster_.get(), kBrokerId);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw std::runtime_error(std::string("mock broker down: ") + rd_kafka_err2str(err));
+}
+
+void DevBroker::set_up() {
+    auto err = rd_kafka_mock_broker_set_up(cluster_.get(), kBrokerId);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw std::runtime_error(std::string("mock broker up: ") + rd_kafka_err2str(err));
 }
 
 }  // namespace pgtrail::it

@@ -70,6 +70,12 @@ void produce_messages(const std::string& brokers, const std::string& topic,
     }
 }
 
+std::optional<std::string> KafkaMessage::header(const std::string& name) const {
+    for (const auto& [key, value] : headers)
+        if (key == name) return value;
+    return std::nullopt;
+}
+
 std::vector<KafkaMessage> read_all_messages(const std::string& brokers, const std::string& topic) {
     auto conf = client_conf(brokers);
     // Partitions are assigned by hand, so the group is never joined; librdkafka insists on one.
@@ -117,9 +123,16 @@ std::vector<KafkaMessage> read_all_messages(const std::string& brokers, const st
         if (m->err() != RdKafka::ERR_NO_ERROR) {
             throw std::runtime_error("reading " + topic + ": " + m->errstr());
         }
-        KafkaMessage message{m->partition(), m->offset(), std::nullopt, std::nullopt};
+        KafkaMessage message{m->partition(), m->offset(), std::nullopt, std::nullopt, {}};
         if (m->key()) message.key = *m->key();
         if (m->payload()) message.value.emplace(static_cast<const char*>(m->payload()), m->len());
+        if (RdKafka::Headers* headers = m->headers()) {
+            for (const auto& h : headers->get_all())
+                message.headers.emplace_back(
+                    h.key(), h.value()
+                                 ? std::string(static_cast<const char*>(h.value()), h.value_size())
+                                 : std::string());
+        }
         out.push_back(std::move(message));
         auto end = end_of.find(m->partition());
         if (end != end_of.end() && m->offset() + 1 >= end->second) end_of.erase(end);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace pgtrail::it {
@@ -12,6 +13,11 @@ struct KafkaMessage {
     int64_t offset = 0;
     std::optional<std::string> key;
     std::optional<std::string> value;  // nullopt is a null-value record
+    // Read back only; the dead-letter topic carries each letter's reason and origin here.
+    std::vector<std::pair<std::string, std::string>> headers = {};
+
+    // The first header of that name, nullopt when there is none.
+    std::optional<std::string> header(const std::string& name) const;
 };
 
 // Produces the messages in order, each to its partition (offset is ignored), and returns once
@@ -20,7 +26,8 @@ struct KafkaMessage {
 void produce_messages(const std::string& brokers, const std::string& topic,
                       const std::vector<KafkaMessage>& messages);
 
-// Every message the topic holds right now, ordered by partition and offset.
+// Every message the topic holds right now, headers included, ordered by partition and
+// offset.
 std::vector<KafkaMessage> read_all_messages(const std::string& brokers, const std::string& topic);
 
 }  // namespace pgtrail::it

@@ -24,22 +24,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Debian installs each major version side by side; the newest one is what a developer runs.
-fs::path postgres_bin_dir() {
-    std::vector<std::pair<int, fs::path>> found;
-    for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql")) {
-        const auto bin = entry.path() / "bin";
-        if (!fs::exists(bin / "postgres")) continue;
-        try {
-            found.emplace_back(std::stoi(entry.path().filename().string()), bin);
-        } catch (const std::exception&) {
-            // not a version directory
-        }
-    }
-    if (found.empty()) throw std::runtime_error("no /usr/lib/postgresql/*/bin/postgres found");
-    return std::max_element(found.begin(), found.end())->second;
-}
-
 std::optional<Credentials> unprivileged_user() {
     if (geteuid() != 0) return std::nullopt;
     const passwd* pw = getpwnam("postgres");
@@ -67,6 +51,22 @@ int free_port() {
 }
 
 }  // namespace
+
+// Debian installs each major version side by side; the newest one is what a developer runs.
+std::filesystem::path postgres_bin_dir() {
+    std::vector<std::pair<int, fs::path>> found;
+    for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql")) {
+        const auto bin = entry.path() / "bin";
+        if (!fs::exists(bin / "postgres")) continue;
+        try {
+            found.emplace_back(std::stoi(entry.path().filename().string()), bin);
+        } catch (const std::exception&) {
+            // not a version directory
+        }
+    }
+    if (found.empty()) throw std::runtime_error("no /usr/lib/postgresql/*/bin/postgres found");
+    return std::max_element(found.begin(), found.end())->second;
+}
 
 TempPgCluster::TempPgCluster(std::string name)
     : name_(std::move(name)), dir_(("pgtrail-it-" + name_).c_str()), run_as_(unprivileged_user()) {

@@ -1,13 +1,18 @@
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "harness/child_process.hpp"
 #include "harness/temp_dir.hpp"
 
 namespace pgtrail::it {
+
+// Debian's bin directory of the newest installed PostgreSQL: postgres, initdb, pgbench.
+std::filesystem::path postgres_bin_dir();
 
 // A throwaway PostgreSQL cluster: initdb into a temp dir, postgres on a free loopback port,
 // trust auth, superuser "postgres", fsync and full-page writes off for speed. Commits stay
@@ -40,6 +45,29 @@ private:
     std::optional<Credentials> run_as_;
     int port_ = 0;
     std::optional<ChildProcess> postmaster_;
+};
+
+// The cluster stopped for the guard's lifetime (or until end()). Every test of a binary shares
+// the clusters, so the cluster comes back even when an assertion ends the test early.
+class ClusterOutage {
+public:
+    explicit ClusterOutage(TempPgCluster& cluster) : cluster_(&cluster) { cluster_->stop(); }
+    ~ClusterOutage() {
+        try {
+            end();
+        } catch (...) {
+            // a destructor cannot report; the next test's connection will
+        }
+    }
+    ClusterOutage(const ClusterOutage&) = delete;
+    ClusterOutage& operator=(const ClusterOutage&) = delete;
+
+    void end() {
+        if (cluster_ != nullptr) std::exchange(cluster_, nullptr)->start();
+    }
+
+private:
+    TempPgCluster* cluster_;
 };
 
 }  // namespace pgtrail::it

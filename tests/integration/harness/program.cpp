@@ -75,6 +75,12 @@ int Program::stop(std::chrono::milliseconds timeout) {
     return wait(timeout);
 }
 
+int Program::kill() { return process_.kill_and_wait(); }
+
+bool Program::logged(const std::string& text) const {
+    return err().find(text) != std::string::npos;
+}
+
 std::string Program::out() const { return read_file(log_dir_ / (name_ + ".out")); }
 std::string Program::err() const { return read_file(log_dir_ / (name_ + ".err")); }
 std::string Program::log() const { return program_log(log_dir_, name_, command_line_); }

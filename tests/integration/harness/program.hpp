@@ -21,10 +21,16 @@ public:
     int wait(std::chrono::milliseconds timeout);
     // SIGTERM, the way an operator stops a long-running program, then wait.
     int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    // SIGKILL, a crash at whatever the program was doing, then wait: 128 + 9.
+    int kill();
     bool running() { return process_.running(); }
+    // For /proc/PID: only meaningful while running() (the pid is reaped afterwards).
+    pid_t pid() const { return process_.pid(); }
 
     std::string out() const;
     std::string err() const;
+    // Whether stderr, where pgtrail logs, contains text.
+    bool logged(const std::string& text) const;
     // Both streams with the command line, for failure messages.
     std::string log() const;
 

@@ -21,7 +21,7 @@ Args concat(Args args, const Args& extra) {
 
 }  // namespace
 
-TestEnv::TestEnv() : log_dir_("pgtrail-it-logs") {
+TestEnv::TestEnv(int partitions) : log_dir_("pgtrail-it-logs") {
     static int next_id = 1;
     const std::string id = std::to_string(next_id++);
     Services& s = services();
@@ -34,7 +34,7 @@ TestEnv::TestEnv() : log_dir_("pgtrail-it-logs") {
     // Appending, not "t" + id: GCC 12 at -O3 flags that with a false -Werror=restrict.
     topic_ = std::string("t").append(id);
     group_ = std::string("g").append(id);
-    s.broker.create_topic(topic_, 3);
+    s.broker.create_topic(topic_, partitions);
     s.broker.create_topic(dlq_topic(), 1);
 }
 

@@ -18,7 +18,9 @@ using Args = std::vector<std::string>;
 // would stall the next test's rebalance.
 class TestEnv {
 public:
-    TestEnv();
+    // partitions: of topic tN; more than the default 3 give the dev broker, which keeps only
+    // about 5 MB per partition, room for big workloads.
+    explicit TestEnv(int partitions = 3);
     TestEnv(const TestEnv&) = delete;
     TestEnv& operator=(const TestEnv&) = delete;
 
@@ -44,6 +46,9 @@ public:
     RunResult run(const char* binary, const Args& args,
                   std::chrono::milliseconds timeout = std::chrono::seconds(60),
                   const Args& extra_env = {});
+
+    // Where program logs go; tests may put their own files (scripts) there too.
+    const std::filesystem::path& log_dir() const { return log_dir_.path(); }
 
     // The tail of every program this test started, for failure messages.
     std::string logs() const;

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cstddef>
+#include <string>
+
+#include "harness/sql.hpp"
+#include "harness/test_env.hpp"
+
+namespace pgtrail::it {
+
+// A consumer killed with -9 stays a group member until its session times out, and the dev
+// broker makes the next member that joins wait for that. Tests that kill or add consumers
+// shorten pgtrail's 10 s session to 3 s, with heartbeats every 0.5 s.
+inline const Args kQuickRejoin = {"-X", "session.timeout.ms=3000", "-X",
+                                  "heartbeat.interval.ms=500"};
+
+// Creates a table on the source and captures it with db_setup.
+inline void capture_table(TestEnv& env, const std::string& create_sql, const std::string& table) {
+    exec(env.source_url(), create_sql);
+    const auto setup = env.setup({"--table", table});
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+}
+
+// How often text occurs in the program's log (stderr).
+inline std::size_t times_logged(const Program& program, const std::string& text) {
+    const std::string log = program.err();
+    std::size_t count = 0;
+    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++count;
+    return count;
+}
+
+// Whether the consumer logged an assignment of at least one partition of topic.
+inline bool assigned_partitions(const Program& consumer, const std::string& topic) {
+    const std::string log = consumer.err();
+    const std::string prefix = "assigned partitions of " + topic + ": ";
+    for (auto at = log.find(prefix); at != std::string::npos; at = log.find(prefix, at + 1)) {
+        if (log.compare(at + prefix.size(), 4, "none") != 0) return true;
+    }
+    return false;
+}
+
+}  // namespace pgtrail::it
