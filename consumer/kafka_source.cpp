@@ -41,6 +41,9 @@ public:
                     described += " " + std::to_string(partition->partition()) + "@" +
                                  (found != stored.end() ? std::to_string(found->second) : "start");
                 }
+                assigned_.clear();
+                for (auto* partition : partitions)
+                    assigned_[partition->partition()] = partition->offset();
                 consumer->assign(partitions);
                 log::info("assigned partitions of ", topic_, ":",
                           described.empty() ? " none" : described);
@@ -59,8 +62,11 @@ public:
         if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
     }
     std::uint64_t generation() const { return generation_; }
+    // Where each assigned partition started: the stored offset (or OFFSET_BEGINNING).
+    const PartitionOffsets& assigned() const { return assigned_; }
 
 private:
+    PartitionOffsets assigned_;
     std::string topic_;
     OffsetLoader load_;
     std::exception_ptr failure_;
@@ -131,19 +137,29 @@ std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds ti
             return nullptr;
         case RdKafka::ERR__AUTO_OFFSET_RESET:
         case RdKafka::ERR_OFFSET_OUT_OF_RANGE:
-            throw RuntimeFailure(
-                "changes lost: the stored offset of " + topic_ + " partition " +
-                std::to_string(message->partition()) + " no longer exists in Kafka (" +
-                message->errstr() +
-                "); the messages between it and the log start expired. Run db_verify, resync "
-                "the differing rows (db_setup --snapshot), then reset this partition's row "
-                "in cdc.consumer_offsets");
+            throw RuntimeFailure(lost_messages(*message));
         default:
             if (message->err() == RdKafka::ERR__FATAL)
                 throw RuntimeFailure("Kafka consumer: " + message->errstr());
             log::warn("Kafka consumer: ", message->errstr());
             return nullptr;
     }
+}
+
+// The stored offset lies below the partition's log start: retention removed messages that
+// were never applied. Says which ones and how to heal; never resets the offset itself.
+std::string KafkaSource::lost_messages(const RdKafka::Message& error) {
+    std::int64_t low = -1, high = -1;
+    consumer_->query_watermark_offsets(topic_, error.partition(), &low, &high, 5000);
+    std::int64_t stored = -1;
+    for (const auto& [partition, offset] : rebalancer_->assigned())
+        if (partition == error.partition()) stored = offset;
+    return "changes lost: " + topic_ + " partition " + std::to_string(error.partition()) +
+           " no longer holds offsets " + std::to_string(stored) + " to " + std::to_string(low - 1) +
+           " (its log now starts at " + std::to_string(low) +
+           "); they expired before they were applied (" + error.errstr() +
+           "). Run db_verify, resync the differing tables (db_setup --table ... --snapshot), "
+           "then delete this partition's row from cdc.consumer_offsets";
 }
 
 std::uint64_t KafkaSource::generation() const { return rebalancer_->generation(); }

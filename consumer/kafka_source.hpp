@@ -45,6 +45,7 @@ public:
 
 private:
     class Rebalancer;
+    std::string lost_messages(const RdKafka::Message& error);
     std::unique_ptr<Rebalancer> rebalancer_;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
     std::string topic_;

@@ -237,3 +237,30 @@ TEST_CASE("unreachable hosts at start: exit 3 after the retry period with a one-
         CHECK_MESSAGE(c.run.logged("retrying for up to 2 s"), c.run.log());
     }
 }
+
+// Retention removed messages the consumer had not applied yet (the dev broker keeps about
+// 5 MB per partition, as a real broker keeps its retention): the consumer must stop and say
+// which messages are gone, never quietly restart from the log start.
+TEST_CASE("messages expired before they were applied: the consumer stops and names them") {
+    TestEnv env;
+    INFO(env.logs());
+    exec(env.source_url(), kCreateItems);
+    const auto setup = env.setup({"--table", kItems});
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    exec(env.dest_url(),
+         "INSERT INTO cdc.consumer_offsets (group_id, topic, partition, next_offset) VALUES ('" +
+             env.group() + "', '" + env.topic() + "', 0, 1)");
+    std::vector<KafkaMessage> filler;
+    for (int i = 0; i < 100; ++i)
+        filler.push_back({0, 0, "{\"id\":1}", std::string(100 * 1024, 'x')});
+    produce_messages(env.brokers(), env.topic(), filler);
+
+    Program consumer = env.consumer({"--drain", "--retry-for", "5"});
+    CHECK_MESSAGE(consumer.wait(60s) == 3, consumer.log());
+    const std::string reason = consumer.err().substr(consumer.err().rfind("consumer: "));
+    CHECK_MESSAGE(reason.find("changes lost") != std::string::npos, reason);
+    CHECK_MESSAGE(reason.find(env.topic() + " partition 0") != std::string::npos, reason);
+    CHECK_MESSAGE(reason.find("offsets 1 to") != std::string::npos, reason);
+    CHECK(query_value(env.dest_url(), "SELECT next_offset FROM cdc.consumer_offsets") == "1");
+    CHECK(query_value(env.dest_url(), "SELECT count(*) FROM cdc.dead_letters") == "0");
+}
