@@ -14,8 +14,8 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 1000000))
         ->capture_default_str();
     app.add_option("--poll-interval-ms", options.poll_interval_ms,
-                   "Longest wait for new changes when no notification arrives")
-        ->check(CLI::Range(10, 60000))
+                   "How often an idle producer asks the source for new changes")
+        ->check(CLI::Range(1, 60000))
         ->capture_default_str();
     app.add_flag("--drain", options.drain,
                  "Publish every change committed before start, then exit 0");

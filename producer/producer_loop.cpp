@@ -8,16 +8,18 @@
 #include "common/log.hpp"
 #include "common/pg_session.hpp"
 #include "common/shutdown.hpp"
+#include "producer/change_probe.hpp"
 #include "producer/envelope_encoder.hpp"
 #include "producer/kafka_publisher.hpp"
 #include "producer/leader_lock.hpp"
 #include "producer/log_reader.hpp"
-#include "producer/log_wakeup.hpp"
 
 namespace pgtrail {
 namespace {
 
 constexpr std::chrono::milliseconds kMetadataTimeout{5000};
+// Even when the probe sees nothing, a batch now and then keeps the connection proven.
+constexpr std::chrono::milliseconds kIdleBatchEvery{5000};
 
 std::int64_t now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -73,7 +75,7 @@ int run_producer(const ProducerOptions& options) {
     wait_for_broker(*publisher, options.retry);
 
     std::unique_ptr<pqxx::connection> conn;
-    std::unique_ptr<LogWakeup> wakeup;
+    const ChangeProbe probe(std::chrono::milliseconds(options.poll_interval_ms));
     Backoff backoff(options.retry.budget());
     std::int64_t published_total = 0;
     while (!shutdown_requested()) {
@@ -82,7 +84,6 @@ int run_producer(const ProducerOptions& options) {
                 conn = connect_with_retry(options.source, "source", options.retry.budget());
                 require_capture_installed(*conn);
                 if (!acquire_leader_lock(*conn)) break;
-                wakeup = std::make_unique<LogWakeup>(*conn);
             }
             const std::int64_t published = publish_batch(*conn, *publisher, options.page_size);
             if (backoff.in_outage()) log::info("publishing again");
@@ -91,7 +92,7 @@ int run_producer(const ProducerOptions& options) {
             if (published > 0)
                 log::info("published ", published, " changes (", published_total, " in total)");
             if (options.drain) break;
-            if (published == 0) wakeup->wait(std::chrono::milliseconds(options.poll_interval_ms));
+            if (published == 0) probe.wait(*conn, kIdleBatchEvery);
         } catch (const std::exception& e) {
             if (!is_transient(e)) throw;
             if (shutdown_requested()) {
@@ -101,7 +102,6 @@ int run_producer(const ProducerOptions& options) {
                 break;
             }
             log::warn(one_line(e.what()), "; position not advanced, retrying");
-            wakeup.reset();
             conn.reset();
             if (publisher->failed_fatally()) {
                 log::warn("Kafka producer failed fatally; starting a new one");

@@ -11,7 +11,7 @@ struct ProducerOptions {
     KafkaSettings kafka;
     RetrySettings retry;
     int page_size = 10000;
-    int poll_interval_ms = 1000;
+    int poll_interval_ms = 10;
     bool drain = false;
 };
 

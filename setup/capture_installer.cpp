@@ -49,8 +49,6 @@ std::vector<std::string> trigger_statements(const std::string& table) {
     return {
         "CREATE OR REPLACE TRIGGER pgtrail_capture AFTER INSERT OR UPDATE OR DELETE ON " + table +
             " FOR EACH ROW EXECUTE FUNCTION cdc.capture_row()",
-        "CREATE OR REPLACE TRIGGER pgtrail_notify AFTER INSERT OR UPDATE OR DELETE ON " + table +
-            " FOR EACH STATEMENT EXECUTE FUNCTION cdc.notify_producer()",
         "CREATE OR REPLACE TRIGGER pgtrail_truncate BEFORE TRUNCATE ON " + table +
             " FOR EACH STATEMENT EXECUTE FUNCTION cdc.refuse_truncate()",
     };

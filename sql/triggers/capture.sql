@@ -55,15 +55,10 @@ BEGIN
 END
 $fn$;
 
--- One notification per statement wakes the producer at once; per-row NOTIFYs would be a
--- storm, and the producer polls anyway in case a notification is missed.
-CREATE OR REPLACE FUNCTION cdc.notify_producer() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
-BEGIN
-    PERFORM pg_notify('cdc_log', '');
-    RETURN NULL;
-END
-$fn$;
+-- No NOTIFY here: a transaction that notifies takes a database-wide lock it holds through
+-- its commit, so notifying writers commit one at a time and lose group commit. The producer
+-- polls a cheap probe instead (producer/change_probe.cpp). Installations from before drop it.
+DROP FUNCTION IF EXISTS cdc.notify_producer() CASCADE;
 
 -- TRUNCATE fires no row triggers; letting it through would silently desync the destination.
 CREATE OR REPLACE FUNCTION cdc.refuse_truncate() RETURNS trigger
