@@ -23,6 +23,9 @@ const KafkaProperties kConsumerDefaults = {
     // the dev broker waits the full time. 10 ms keeps a lone change's latency low at the
     // cost of at most ~100 empty fetches per second and broker while idle.
     {"fetch.wait.max.ms", "10"},
+    // librdkafka prefetches up to 64 MB by default; 16 MB keeps the consumer well inside
+    // 100 MB and still holds several batches ahead.
+    {"queued.max.messages.kbytes", "16384"},
 };
 
 }  // namespace
