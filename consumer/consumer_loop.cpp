@@ -98,17 +98,9 @@ private:
     }
 
     std::map<std::int32_t, Watermarks> wait_for_watermarks() {
-        Backoff backoff(options_.retry.budget());
-        for (;;) {
-            try {
-                return source_.watermarks(kMetadataTimeout);
-            } catch (const TransientError& e) {
-                if (!backoff.in_outage())
-                    log::warn(e.what(), "; retrying for up to ", options_.retry.retry_for_seconds,
-                              " s");
-                if (!backoff.wait()) throw RuntimeFailure(e.what());
-            }
-        }
+        return retry_transient(options_.retry.budget(),
+                               "reach Kafka brokers " + options_.kafka.brokers,
+                               [&] { return source_.watermarks(kMetadataTimeout); });
     }
 
     bool drained(const std::map<std::int32_t, Watermarks>& targets) {

@@ -54,25 +54,12 @@ std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, in
     return batch.rows_read();
 }
 
-void wait_for_broker(KafkaPublisher& publisher, const RetrySettings& retry) {
-    Backoff backoff(retry.budget());
-    for (;;) {
-        try {
-            publisher.check_topic(kMetadataTimeout);
-            return;
-        } catch (const TransientError& e) {
-            if (!backoff.in_outage())
-                log::warn(e.what(), "; retrying for up to ", retry.retry_for_seconds, " s");
-            if (!backoff.wait()) throw RuntimeFailure(e.what());
-        }
-    }
-}
-
 }  // namespace
 
 int run_producer(const ProducerOptions& options) {
     auto publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic);
-    wait_for_broker(*publisher, options.retry);
+    retry_transient(options.retry.budget(), "reach Kafka brokers " + options.kafka.brokers,
+                    [&] { publisher->check_topic(kMetadataTimeout); });
 
     std::unique_ptr<pqxx::connection> conn;
     const ChangeProbe probe(std::chrono::milliseconds(options.poll_interval_ms));

@@ -8,25 +8,7 @@
 #include "setup/topic_creator.hpp"
 
 namespace {
-
 constexpr std::chrono::milliseconds kKafkaTimeout{5000};
-
-void ensure_topic_with_retry(const pgtrail::KafkaSettings& kafka, const std::string& topic,
-                             int partitions, const pgtrail::RetrySettings& retry) {
-    pgtrail::Backoff backoff(retry.budget());
-    for (;;) {
-        try {
-            pgtrail::ensure_topic(kafka, topic, partitions, kKafkaTimeout);
-            return;
-        } catch (const pgtrail::TransientError& e) {
-            if (!backoff.in_outage())
-                pgtrail::log::warn(e.what(), "; retrying for up to ", retry.retry_for_seconds,
-                                   " s");
-            if (!backoff.wait()) throw pgtrail::RuntimeFailure(e.what());
-        }
-    }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -53,8 +35,12 @@ int main(int argc, char** argv) {
     app.add_flag("--snapshot", request.snapshot,
                  "Also enqueue the rows the given tables already hold");
     return run_program("db_setup", app, argc, argv, [&] {
-        ensure_topic_with_retry(kafka, kafka.topic, partitions, retry);
-        ensure_topic_with_retry(kafka, dead_letter_topic(kafka.topic), 1, retry);
+        const std::string reach = "reach Kafka brokers " + kafka.brokers;
+        retry_transient(retry.budget(), reach,
+                        [&] { ensure_topic(kafka, kafka.topic, partitions, kKafkaTimeout); });
+        retry_transient(retry.budget(), reach, [&] {
+            ensure_topic(kafka, dead_letter_topic(kafka.topic), 1, kKafkaTimeout);
+        });
         auto source_conn = connect_with_retry(source, "source", retry.budget());
         auto dest_conn = connect_with_retry(dest, "destination", retry.budget());
         const auto tables = install_capture(*source_conn, request);
