@@ -1,5 +1,6 @@
 #include "consumer/consumer_loop.hpp"
 
+#include <future>
 #include <pqxx/pqxx>
 
 #include "common/backoff.hpp"
@@ -7,10 +8,10 @@
 #include "common/log.hpp"
 #include "common/pg_session.hpp"
 #include "common/shutdown.hpp"
+#include "consumer/apply_lane.hpp"
 #include "consumer/batch_reducer.hpp"
 #include "consumer/envelope_decoder.hpp"
 #include "consumer/kafka_source.hpp"
-#include "consumer/sql_applier.hpp"
 
 namespace pgtrail {
 namespace {
@@ -18,8 +19,6 @@ namespace {
 constexpr std::chrono::milliseconds kIdleWait{200};
 constexpr std::chrono::milliseconds kMetadataTimeout{5000};
 constexpr std::chrono::seconds kProgressEvery{5};
-
-using Messages = std::vector<std::unique_ptr<RdKafka::Message>>;
 
 std::optional<std::string> key_of(const RdKafka::Message& message) {
     if (message.key_pointer() == nullptr) return std::nullopt;
@@ -31,13 +30,10 @@ std::optional<std::string> value_of(const RdKafka::Message& message) {
     return std::string(static_cast<const char*>(message.payload()), message.len());
 }
 
-// A consumed batch, decoded: what to apply, what to dead-letter, and where each partition
-// resumes once it is committed.
-struct DecodedBatch {
-    std::vector<Change> changes;
-    std::vector<DeadLetter> dead_letters;
-    PartitionOffsets next_offsets;
+// What a batch amounted to, for the progress log.
+struct BatchOutcome {
     std::size_t messages = 0;
+    std::size_t dead_letters = 0;
 };
 
 class ConsumerLoop {
@@ -46,7 +42,10 @@ public:
         : options_(options),
           offsets_(options.group, options.kafka.topic),
           dead_letters_(options.kafka, options.kafka.topic),
-          source_(options.kafka, options.group, [this] { return load_offsets(); }) {}
+          source_(options.kafka, options.group, [this] { return load_offsets(); }) {
+        for (int i = 0; i < options.apply_connections; ++i)
+            lanes_.push_back(std::make_unique<ApplyLane>(options.dest, options.retry));
+    }
 
     int run() {
         connection();
@@ -58,9 +57,9 @@ public:
             if (options_.drain && drained(targets)) break;
             Messages messages = collect();
             if (messages.empty()) continue;
-            const DecodedBatch batch = apply_when_schema_fits(messages);
+            const BatchOutcome batch = apply_when_schema_fits(messages);
             applied += batch.messages;
-            dead += batch.dead_letters.size();
+            dead += batch.dead_letters;
             since_log += batch.messages;
             if (std::chrono::steady_clock::now() - last_log >= kProgressEvery) {
                 log::info("applied ", since_log, " messages (", applied, " in total, ", dead,
@@ -78,7 +77,6 @@ private:
         if (!conn_) {
             conn_ = connect_with_retry(options_.dest, "destination", options_.retry.budget());
             require_bookkeeping_installed(*conn_);
-            applier_.attach(*conn_);
         }
         return *conn_;
     }
@@ -146,7 +144,6 @@ private:
 
     DecodedBatch decode(const Messages& messages) {
         DecodedBatch batch;
-        batch.messages = messages.size();
         for (const auto& message : messages) {
             const MessageOrigin origin{message->partition(), message->offset()};
             batch.next_offsets[origin.partition] = origin.offset + 1;
@@ -175,15 +172,13 @@ private:
     // A batch whose rows have columns the destination lacks is held, offsets untouched, and
     // tried again with a fresh look at the destination's catalog until db_setup has added
     // the columns or the retry budget is spent.
-    DecodedBatch apply_when_schema_fits(const Messages& messages) {
+    BatchOutcome apply_when_schema_fits(const Messages& messages) {
         Backoff backoff(options_.retry.budget());
         for (;;) {
             try {
-                DecodedBatch batch = decode(messages);
-                batch.changes = reduce_batch(std::move(batch.changes));
-                commit_with_retry(batch, messages);
+                const BatchOutcome outcome = apply(decode(messages), messages);
                 if (backoff.in_outage()) log::info("destination schema up to date; applying again");
-                return batch;
+                return outcome;
             } catch (const SchemaDrift& e) {
                 if (!backoff.in_outage())
                     log::error(e.what(),
@@ -195,72 +190,40 @@ private:
         }
     }
 
-    void commit_with_retry(DecodedBatch& batch, const Messages& messages) {
-        Backoff backoff(options_.retry.budget());
-        for (;;) {
+    // Each lane applies whole partitions in its own transaction, all lanes at once; the
+    // next batch starts only when every lane has committed, so a partition's changes stay
+    // in order.
+    BatchOutcome apply(DecodedBatch batch, const Messages& messages) {
+        std::vector<DecodedBatch> shares = split_by_partition(std::move(batch), lanes_.size());
+        for (auto& share : shares) share.changes = reduce_batch(std::move(share.changes));
+        std::vector<std::future<std::size_t>> running;
+        for (std::size_t i = 0; i < shares.size(); ++i) {
+            if (shares[i].empty()) continue;
+            running.push_back(std::async(std::launch::async, [&, i] {
+                return lanes_[i]->commit_with_retry(shares[i], messages, tables_, offsets_,
+                                                    dead_letters_);
+            }));
+        }
+        BatchOutcome outcome{messages.size(), 0};
+        std::exception_ptr failure;
+        for (auto& lane : running) {
             try {
-                commit(batch, messages);
-                if (backoff.in_outage()) log::info("destination reachable again; batch applied");
-                return;
-            } catch (const std::exception& e) {
-                if (!is_transient(e)) throw;
-                if (!backoff.in_outage())
-                    log::warn("cannot apply batch: ", one_line(e.what()),
-                              "; offsets not advanced, retrying for up to ",
-                              options_.retry.retry_for_seconds, " s");
-                conn_.reset();
-                if (!backoff.wait())
-                    throw RuntimeFailure(log::cat("giving up on the destination after ",
-                                                  options_.retry.retry_for_seconds,
-                                                  " s: ", one_line(e.what())));
+                outcome.dead_letters += lane.get();
+            } catch (...) {
+                if (!failure) failure = std::current_exception();
             }
         }
-    }
-
-    // One transaction: the changes, the dead letters, the offsets. If PostgreSQL rejects
-    // the data, the batch is applied again change by change and the rejected ones become
-    // dead letters.
-    void commit(DecodedBatch& batch, const Messages& messages) {
-        pqxx::connection& conn = connection();
-        {
-            pqxx::work tx(conn, "apply batch");
-            try {
-                applier_.apply(tx, batch.changes, tables_);
-                finish(tx, batch);
-                return;
-            } catch (const std::exception& e) {
-                if (!is_data_error(e)) throw;
-                log::warn("batch rejected (", one_line(e.what()), "); isolating the bad changes");
-            }
-        }
-        pqxx::work tx(conn, "apply batch change by change");
-        std::vector<DeadLetter> rejected = applier_.apply_isolating(tx, batch.changes, tables_);
-        for (auto& letter : rejected) {
-            for (const auto& message : messages) {
-                if (message->partition() != letter.origin.partition ||
-                    message->offset() != letter.origin.offset)
-                    continue;
-                letter.key = key_of(*message);
-                letter.value = value_of(*message);
-            }
-            batch.dead_letters.push_back(std::move(letter));
-        }
-        finish(tx, batch);
-    }
-
-    void finish(pqxx::work& tx, const DecodedBatch& batch) {
-        dead_letters_.record(tx, batch.dead_letters);
-        offsets_.store(tx, batch.next_offsets);
-        tx.commit();
+        if (failure) std::rethrow_exception(failure);
+        return outcome;
     }
 
     const ConsumerOptions& options_;
-    std::unique_ptr<pqxx::connection> conn_;
-    SqlApplier applier_;
+    std::unique_ptr<pqxx::connection> conn_;  // catalog and offset reads
     OffsetStore offsets_;
     DeadLetterSink dead_letters_;
     KafkaSource source_;
     std::map<TableName, TableInfo> tables_;
+    std::vector<std::unique_ptr<ApplyLane>> lanes_;
 };
 
 }  // namespace

@@ -12,6 +12,7 @@ struct ConsumerOptions {
     RetrySettings retry;
     std::string group = "pgtrail";
     int batch_size = 10000;
+    int apply_connections = 2;
     bool drain = false;
 };
 

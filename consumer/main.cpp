@@ -14,6 +14,10 @@ int main(int argc, char** argv) {
     app.add_option("--batch-size", options.batch_size, "Most messages applied per transaction")
         ->check(CLI::Range(1, 1000000))
         ->capture_default_str();
+    app.add_option("--apply-connections", options.apply_connections,
+                   "Destination connections applying in parallel, each a share of the partitions")
+        ->check(CLI::Range(1, 64))
+        ->capture_default_str();
     app.add_flag("--drain", options.drain,
                  "Apply everything up to the high watermarks seen at start, then exit 0");
     return run_program("consumer", app, argc, argv, [&] {

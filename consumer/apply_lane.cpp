@@ -1,0 +1,99 @@
+#include "consumer/apply_lane.hpp"
+
+#include "common/backoff.hpp"
+#include "common/log.hpp"
+#include "common/pg_session.hpp"
+
+namespace pgtrail {
+namespace {
+
+std::optional<std::string> bytes(const void* data, std::size_t size) {
+    if (data == nullptr) return std::nullopt;
+    return std::string(static_cast<const char*>(data), size);
+}
+
+// The rejected change's original message, so the dead letter can be replayed as it came.
+void attach_message(DeadLetter& letter, const Messages& messages) {
+    for (const auto& message : messages) {
+        if (message->partition() != letter.origin.partition ||
+            message->offset() != letter.origin.offset)
+            continue;
+        letter.key = bytes(message->key_pointer(), message->key_len());
+        letter.value = bytes(message->payload(), message->len());
+    }
+}
+
+}  // namespace
+
+ApplyLane::ApplyLane(const std::string& dest, const RetrySettings& retry)
+    : dest_(dest), retry_(retry) {}
+
+pqxx::connection& ApplyLane::connection() {
+    if (!conn_) {
+        conn_ = connect_with_retry(dest_, "destination", retry_.budget());
+        applier_.attach(*conn_);
+    }
+    return *conn_;
+}
+
+std::size_t ApplyLane::commit_with_retry(const DecodedBatch& batch, const Messages& messages,
+                                         const std::map<TableName, TableInfo>& tables,
+                                         const OffsetStore& offsets, DeadLetterSink& dead_letters) {
+    Backoff backoff(retry_.budget());
+    for (;;) {
+        try {
+            const std::size_t dead = commit(batch, messages, tables, offsets, dead_letters);
+            if (backoff.in_outage()) log::info("destination reachable again; batch applied");
+            return dead;
+        } catch (const std::exception& e) {
+            if (!is_transient(e)) throw;
+            if (!backoff.in_outage())
+                log::warn("cannot apply batch: ", one_line(e.what()),
+                          "; offsets not advanced, retrying for up to ", retry_.retry_for_seconds,
+                          " s");
+            conn_.reset();
+            if (!backoff.wait())
+                throw RuntimeFailure(log::cat("giving up on the destination after ",
+                                              retry_.retry_for_seconds,
+                                              " s: ", one_line(e.what())));
+        }
+    }
+}
+
+// One transaction: the changes, the dead letters, the offsets. If PostgreSQL rejects the
+// data, the batch is applied again change by change and the rejected ones become dead
+// letters.
+std::size_t ApplyLane::commit(const DecodedBatch& batch, const Messages& messages,
+                              const std::map<TableName, TableInfo>& tables,
+                              const OffsetStore& offsets, DeadLetterSink& dead_letters) {
+    pqxx::connection& conn = connection();
+    bool isolate = false;
+    {
+        pqxx::work tx(conn, "apply batch");
+        try {
+            applier_.apply(tx, batch.changes, tables);
+        } catch (const std::exception& e) {
+            if (!is_data_error(e)) throw;
+            log::warn("batch rejected (", one_line(e.what()), "); isolating the bad changes");
+            isolate = true;
+        }
+        if (!isolate) {
+            dead_letters.record(tx, batch.dead_letters);
+            offsets.store(tx, batch.next_offsets);
+            tx.commit();
+            return batch.dead_letters.size();
+        }
+    }
+    pqxx::work tx(conn, "apply batch change by change");
+    std::vector<DeadLetter> letters = batch.dead_letters;
+    for (auto& letter : applier_.apply_isolating(tx, batch.changes, tables)) {
+        attach_message(letter, messages);
+        letters.push_back(std::move(letter));
+    }
+    dead_letters.record(tx, letters);
+    offsets.store(tx, batch.next_offsets);
+    tx.commit();
+    return letters.size();
+}
+
+}  // namespace pgtrail

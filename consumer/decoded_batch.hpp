@@ -1,0 +1,31 @@
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "consumer/change.hpp"
+#include "consumer/dead_letters.hpp"
+#include "consumer/offset_store.hpp"
+
+namespace pgtrail {
+
+using Messages = std::vector<std::unique_ptr<RdKafka::Message>>;
+
+// A consumed batch, decoded: what to apply, what to dead-letter, and where each partition
+// resumes once it is committed.
+struct DecodedBatch {
+    std::vector<Change> changes;
+    std::vector<DeadLetter> dead_letters;
+    PartitionOffsets next_offsets;
+
+    bool empty() const { return changes.empty() && dead_letters.empty() && next_offsets.empty(); }
+};
+
+// Splits a batch into `parts` by partition (partition % parts): every partition's changes,
+// dead letters and offset stay together, so each part can commit on its own.
+std::vector<DecodedBatch> split_by_partition(DecodedBatch batch, std::size_t parts);
+
+}  // namespace pgtrail
