@@ -28,6 +28,10 @@ std::string joined(const std::vector<std::string>& items, const char* separator)
     return out;
 }
 
+// The tombstone check ends in OFFSET 0 so PostgreSQL keeps it a per-row probe of the
+// tombstones' primary key. As an anti-join it would be planned from statistics, and right
+// after a mass delete (a million fresh tombstones autovacuum has not analyzed yet) that plan
+// compared every staged row with every tombstone.
 std::string upsert_sql(const TableInfo& table, const std::string& target) {
     const std::string ts = quote_ident(kGuardTsColumn);
     const std::string seq = quote_ident(kGuardSeqColumn);
@@ -49,7 +53,7 @@ std::string upsert_sql(const TableInfo& table, const std::string& target) {
            "  AND NOT EXISTS (SELECT 1 FROM cdc.tombstones t\n"
            "    WHERE t.schema_name = $2 AND t.table_name = $3 AND t.pk = s.pk\n"
            "      AND (t._cdc_ts, t._cdc_seq) >= (" +
-           kStagedTs + ", s.seq))\nON CONFLICT (" + joined(pk, ", ") + ") DO UPDATE SET " +
+           kStagedTs + ", s.seq) OFFSET 0)\nON CONFLICT (" + joined(pk, ", ") + ") DO UPDATE SET " +
            joined(assignments, ", ") + "\nWHERE d." + ts + " IS NULL OR (d." + ts + ", d." + seq +
            ") < (EXCLUDED." + ts + ", EXCLUDED." + seq + ")";
 }

@@ -30,4 +30,6 @@ TEST_CASE("apply statements quote hostile identifiers and bind every value") {
     CHECK(statements.upsert.find("ON CONFLICT (\"Id\")") != std::string::npos);
     CHECK(statements.upsert.find("d.\"_cdc_ts\" IS NULL OR") != std::string::npos);
     CHECK(statements.remove.find("d.\"Id\" = x._k1") != std::string::npos);
+    // Stays a per-row index probe whatever the statistics say (see apply_statements.cpp).
+    CHECK(statements.upsert.find("s.seq) OFFSET 0)") != std::string::npos);
 }
