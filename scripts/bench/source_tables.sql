@@ -1,0 +1,28 @@
+-- bench.sh: tables created on the source before db_setup (public.employees comes from
+-- db_setup --demo). Run once per fresh source database.
+
+-- Latency probe: created_at is written at the source and compared with the destination's
+-- clock by a bench-only trigger (dest_latency.sql).
+CREATE TABLE bench_latency (
+    id         bigserial PRIMARY KEY,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    note       text
+);
+
+-- Trigger overhead: two tables identical to the demo table; only ovh_captured is captured.
+CREATE TABLE ovh_captured (
+    emp_id     serial PRIMARY KEY,
+    first_name varchar(100),
+    last_name  varchar(100),
+    dob        date,
+    city       varchar(100),
+    salary     int
+);
+CREATE TABLE ovh_plain (
+    emp_id     serial PRIMARY KEY,
+    first_name varchar(100),
+    last_name  varchar(100),
+    dob        date,
+    city       varchar(100),
+    salary     int
+);
