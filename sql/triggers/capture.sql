@@ -64,7 +64,7 @@ DROP FUNCTION IF EXISTS cdc.notify_producer() CASCADE;
 CREATE OR REPLACE FUNCTION cdc.refuse_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
-    RAISE EXCEPTION 'pgtrail: TRUNCATE of captured table %.% is refused; use DELETE, or remove capture first (db_setup --uninstall)',
+    RAISE EXCEPTION 'pgtrail: TRUNCATE of captured table %.% is refused: it would not be replicated; use DELETE',
         TG_TABLE_SCHEMA, TG_TABLE_NAME
         USING ERRCODE = 'feature_not_supported';
 END
