@@ -7,19 +7,14 @@
 namespace pgtrail {
 namespace {
 
-std::optional<std::string> bytes(const void* data, std::size_t size) {
-    if (data == nullptr) return std::nullopt;
-    return std::string(static_cast<const char*>(data), size);
-}
-
 // The rejected change's original message, so the dead letter can be replayed as it came.
 void attach_message(DeadLetter& letter, const Messages& messages) {
     for (const auto& message : messages) {
         if (message->partition() != letter.origin.partition ||
             message->offset() != letter.origin.offset)
             continue;
-        letter.key = bytes(message->key_pointer(), message->key_len());
-        letter.value = bytes(message->payload(), message->len());
+        letter.key = message_key(*message);
+        letter.value = message_value(*message);
     }
 }
 

@@ -20,16 +20,6 @@ constexpr std::chrono::milliseconds kIdleWait{200};
 constexpr std::chrono::milliseconds kMetadataTimeout{5000};
 constexpr std::chrono::seconds kProgressEvery{5};
 
-std::optional<std::string> key_of(const RdKafka::Message& message) {
-    if (message.key_pointer() == nullptr) return std::nullopt;
-    return std::string(static_cast<const char*>(message.key_pointer()), message.key_len());
-}
-
-std::optional<std::string> value_of(const RdKafka::Message& message) {
-    if (message.payload() == nullptr) return std::nullopt;
-    return std::string(static_cast<const char*>(message.payload()), message.len());
-}
-
 // What a batch amounted to, for the progress log.
 struct BatchOutcome {
     std::size_t messages = 0;
@@ -163,7 +153,7 @@ private:
                 batch.changes.push_back(make_change(envelope, key, *table, origin));
             } catch (const BadMessage& e) {
                 batch.dead_letters.push_back(
-                    {origin, key_of(*message), value_of(*message), e.what()});
+                    {origin, message_key(*message), message_value(*message), e.what()});
             }
         }
         return batch;

@@ -1,6 +1,22 @@
 #include "consumer/decoded_batch.hpp"
 
 namespace pgtrail {
+namespace {
+
+std::optional<std::string> bytes(const void* data, std::size_t size) {
+    if (data == nullptr) return std::nullopt;
+    return std::string(static_cast<const char*>(data), size);
+}
+
+}  // namespace
+
+std::optional<std::string> message_key(const RdKafka::Message& message) {
+    return bytes(message.key_pointer(), message.key_len());
+}
+
+std::optional<std::string> message_value(const RdKafka::Message& message) {
+    return bytes(message.payload(), message.len());
+}
 
 std::vector<DecodedBatch> split_by_partition(DecodedBatch batch, std::size_t parts) {
     std::vector<DecodedBatch> out(parts);

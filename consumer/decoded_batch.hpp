@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "consumer/change.hpp"
@@ -13,6 +15,10 @@
 namespace pgtrail {
 
 using Messages = std::vector<std::unique_ptr<RdKafka::Message>>;
+
+// A message's key and value as bytes, nullopt when absent: what a dead letter keeps.
+std::optional<std::string> message_key(const RdKafka::Message& message);
+std::optional<std::string> message_value(const RdKafka::Message& message);
 
 // A consumed batch, decoded: what to apply, what to dead-letter, and where each partition
 // resumes once it is committed.

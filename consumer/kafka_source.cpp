@@ -4,6 +4,7 @@
 
 #include "common/errors.hpp"
 #include "common/kafka_config.hpp"
+#include "common/kafka_topic.hpp"
 #include "common/log.hpp"
 
 namespace pgtrail {
@@ -96,32 +97,18 @@ KafkaSource::KafkaSource(const KafkaSettings& settings, const std::string& group
 KafkaSource::~KafkaSource() { consumer_->close(); }
 
 std::map<std::int32_t, Watermarks> KafkaSource::watermarks(std::chrono::milliseconds timeout) {
-    std::string error;
-    std::unique_ptr<RdKafka::Topic> topic(
-        RdKafka::Topic::create(consumer_.get(), topic_, nullptr, error));
-    if (!topic) throw UsageError("Kafka topic " + topic_ + ": " + error);
-    RdKafka::Metadata* raw = nullptr;
-    const RdKafka::ErrorCode err =
-        consumer_->metadata(false, topic.get(), &raw, static_cast<int>(timeout.count()));
-    std::unique_ptr<RdKafka::Metadata> metadata(raw);
-    if (err != RdKafka::ERR_NO_ERROR)
-        throw TransientError("Kafka brokers unreachable: " + RdKafka::err2str(err));
+    const std::vector<std::int32_t> partitions = topic_partitions(*consumer_, topic_, timeout);
+    if (partitions.empty())
+        throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
     std::map<std::int32_t, Watermarks> result;
-    for (const auto* t : *metadata->topics()) {
-        if (t->topic() != topic_) continue;
-        if (t->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART)
-            throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
-        if (t->err() != RdKafka::ERR_NO_ERROR)
-            throw TransientError("Kafka topic " + topic_ + ": " + RdKafka::err2str(t->err()));
-        for (const auto* p : *t->partitions()) {
-            Watermarks marks;
-            const RdKafka::ErrorCode werr = consumer_->query_watermark_offsets(
-                topic_, p->id(), &marks.low, &marks.high, static_cast<int>(timeout.count()));
-            if (werr != RdKafka::ERR_NO_ERROR)
-                throw TransientError("Kafka watermarks of " + topic_ + " partition " +
-                                     std::to_string(p->id()) + ": " + RdKafka::err2str(werr));
-            result[p->id()] = marks;
-        }
+    for (const std::int32_t partition : partitions) {
+        Watermarks marks;
+        const RdKafka::ErrorCode err = consumer_->query_watermark_offsets(
+            topic_, partition, &marks.low, &marks.high, static_cast<int>(timeout.count()));
+        if (err != RdKafka::ERR_NO_ERROR)
+            throw TransientError("Kafka watermarks of " + topic_ + " partition " +
+                                 std::to_string(partition) + ": " + RdKafka::err2str(err));
+        result[partition] = marks;
     }
     return result;
 }

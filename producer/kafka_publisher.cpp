@@ -4,6 +4,7 @@
 
 #include "common/errors.hpp"
 #include "common/kafka_config.hpp"
+#include "common/kafka_topic.hpp"
 #include "common/log.hpp"
 #include "common/shutdown.hpp"
 
@@ -92,23 +93,8 @@ KafkaPublisher::~KafkaPublisher() {
 }
 
 void KafkaPublisher::check_topic(std::chrono::milliseconds timeout) {
-    std::string error;
-    std::unique_ptr<RdKafka::Topic> topic(
-        RdKafka::Topic::create(producer_.get(), topic_, nullptr, error));
-    if (!topic) throw UsageError("Kafka topic " + topic_ + ": " + error);
-    RdKafka::Metadata* raw = nullptr;
-    const RdKafka::ErrorCode err =
-        producer_->metadata(false, topic.get(), &raw, static_cast<int>(timeout.count()));
-    std::unique_ptr<RdKafka::Metadata> metadata(raw);
-    if (err != RdKafka::ERR_NO_ERROR)
-        throw TransientError("Kafka brokers unreachable: " + RdKafka::err2str(err));
-    for (const auto* t : *metadata->topics()) {
-        if (t->topic() != topic_) continue;
-        if (t->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART)
-            throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
-        if (t->err() != RdKafka::ERR_NO_ERROR)
-            throw TransientError("Kafka topic " + topic_ + ": " + RdKafka::err2str(t->err()));
-    }
+    if (topic_partitions(*producer_, topic_, timeout).empty())
+        throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
 }
 
 void KafkaPublisher::send(std::string_view key, std::string_view value) {

@@ -7,29 +7,11 @@
 
 #include "common/errors.hpp"
 #include "common/kafka_config.hpp"
+#include "common/kafka_topic.hpp"
 #include "common/log.hpp"
 
 namespace pgtrail {
 namespace {
-
-// How many partitions the topic has; 0 when it does not exist.
-int partition_count(RdKafka::Producer& client, const std::string& topic_name,
-                    std::chrono::milliseconds timeout) {
-    std::string error;
-    std::unique_ptr<RdKafka::Topic> topic(
-        RdKafka::Topic::create(&client, topic_name, nullptr, error));
-    if (!topic) throw UsageError("Kafka topic " + topic_name + ": " + error);
-    RdKafka::Metadata* raw = nullptr;
-    const RdKafka::ErrorCode err =
-        client.metadata(false, topic.get(), &raw, static_cast<int>(timeout.count()));
-    std::unique_ptr<RdKafka::Metadata> metadata(raw);
-    if (err != RdKafka::ERR_NO_ERROR)
-        throw TransientError("Kafka brokers unreachable: " + RdKafka::err2str(err));
-    for (const auto* t : *metadata->topics())
-        if (t->topic() == topic_name && t->err() == RdKafka::ERR_NO_ERROR)
-            return static_cast<int>(t->partitions()->size());
-    return 0;
-}
 
 void create_topic(RdKafka::Producer& client, const std::string& topic, int partitions,
                   std::chrono::milliseconds timeout) {
@@ -69,7 +51,7 @@ void ensure_topic(const KafkaSettings& settings, const std::string& topic, int p
     std::string error;
     std::unique_ptr<RdKafka::Producer> client(RdKafka::Producer::create(conf.get(), error));
     if (!client) throw UsageError("cannot create Kafka client: " + error);
-    const int existing = partition_count(*client, topic, timeout);
+    const int existing = static_cast<int>(topic_partitions(*client, topic, timeout).size());
     if (existing == 0) {
         create_topic(*client, topic, partitions, timeout);
         log::info("created Kafka topic ", topic, " with ", partitions, " partitions");

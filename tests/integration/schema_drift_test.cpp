@@ -48,15 +48,6 @@ void require_verified(TestEnv& env) {
 }
 
 // The error a refused statement raised, or "" when it went through.
-std::string error_of(const std::string& url, const std::string& sql) {
-    try {
-        exec(url, sql);
-    } catch (const pqxx::sql_error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 }  // namespace
 
 TEST_CASE("a column added on the source holds the stream until db_setup adds it") {

@@ -144,15 +144,6 @@ std::filesystem::path repo_file(const std::string& relative) {
 }
 
 // The error a statement raised, or "" when it went through.
-std::string error_of(const std::string& url, const std::string& sql) {
-    try {
-        exec(url, sql);
-    } catch (const pqxx::sql_error& e) {
-        return e.what();
-    }
-    return "";
-}
-
 }  // namespace
 
 TEST_CASE("passwords in URIs and conninfo strings show in no log and no command line") {

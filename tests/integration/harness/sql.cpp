@@ -46,4 +46,13 @@ std::string lines(const std::vector<std::string>& rows) {
     return out.empty() ? "(no rows)\n" : out;
 }
 
+std::string error_of(const std::string& url, const std::string& sql) {
+    try {
+        exec(url, sql);
+    } catch (const pqxx::sql_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
 }  // namespace pgtrail::it

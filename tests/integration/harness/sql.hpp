@@ -26,4 +26,8 @@ std::vector<std::string> stored_rows(const std::string& url, const std::string& 
 
 std::string lines(const std::vector<std::string>& rows);
 
+// The error PostgreSQL raised for `sql`, or "" when it succeeded: for checks that a role may
+// not do something.
+std::string error_of(const std::string& url, const std::string& sql);
+
 }  // namespace pgtrail::it
