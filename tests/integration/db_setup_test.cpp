@@ -5,6 +5,7 @@
 #include "harness/test_env.hpp"
 
 using namespace pgtrail::it;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -60,4 +61,26 @@ TEST_CASE("db_setup run twice changes nothing and leaves one trigger per table")
     const int before = log_rows();
     exec(env.source_url(), "INSERT INTO employees (first_name) VALUES ('once')");
     CHECK(log_rows() == before + 1);
+}
+
+// Rows a table held before capture reach the destination only through --snapshot.
+TEST_CASE("db_setup --snapshot enqueues the rows a table already holds") {
+    TestEnv env;
+    INFO(env.logs());
+    exec(env.source_url(),
+         "CREATE TABLE public.old_rows (id int PRIMARY KEY, v text);"
+         "INSERT INTO old_rows SELECT g, 'v' || g FROM generate_series(1, 250) g");
+    const auto setup = env.setup({"--table", "public.old_rows", "--snapshot"});
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    CHECK(query_value(env.source_url(), "SELECT count(*) FROM cdc.log WHERE op = 'r'") == "250");
+    exec(env.source_url(), "UPDATE old_rows SET v = 'changed' WHERE id = 7");
+
+    Program producer = env.producer({"--drain"});
+    REQUIRE_MESSAGE(producer.wait(60s) == 0, producer.log());
+    Program consumer = env.consumer({"--drain"});
+    REQUIRE_MESSAGE(consumer.wait(60s) == 0, consumer.log());
+    CHECK(query_value(env.dest_url(), "SELECT count(*) FROM old_rows") == "250");
+    CHECK(query_value(env.dest_url(), "SELECT v FROM old_rows WHERE id = 7") == "changed");
+    const auto verify = env.verify();
+    CHECK_MESSAGE(verify.exit_code == 0, verify.log);
 }

@@ -61,3 +61,31 @@ TEST_CASE("drain, drain, verify: a few hundred mixed changes arrive and verify c
     CHECK_MESSAGE(gap.empty(), gap);
     CHECK(read_all_messages(env.brokers(), env.dlq_topic()).empty());
 }
+
+// After a dump/restore into another cluster the stored position can name transactions this
+// cluster has not reached; skipping to "now" would lose the log. The README documents the
+// refusal and the reset.
+TEST_CASE("a stored position ahead of the cluster is refused; the documented reset recovers") {
+    TestEnv env;
+    INFO(env.logs());
+    const auto setup = env.setup({"--demo"});
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    exec(env.source_url(), "INSERT INTO employees (first_name) VALUES ('kept')");
+    exec(env.source_url(),
+         "UPDATE cdc.producer_position SET snapshot = '999999999:999999999:'::pg_snapshot");
+
+    Program refused = env.producer({"--drain"});
+    CHECK_MESSAGE(refused.wait(60s) == 3, refused.log());
+    const std::string reason = refused.err().substr(refused.err().rfind("producer: "));
+    CHECK_MESSAGE(reason.find("lies ahead") != std::string::npos, reason);
+    CHECK_MESSAGE(reason.find("SET snapshot = NULL") != std::string::npos, reason);
+    CHECK(query_value(env.source_url(), "SELECT count(*) FROM cdc.log") == "1");
+
+    exec(env.source_url(), "UPDATE cdc.producer_position SET snapshot = NULL");
+    Program producer = env.producer({"--drain"});
+    REQUIRE_MESSAGE(producer.wait(60s) == 0, producer.log());
+    Program consumer = env.consumer({"--drain"});
+    REQUIRE_MESSAGE(consumer.wait(60s) == 0, consumer.log());
+    const auto verify = env.verify();
+    CHECK_MESSAGE(verify.exit_code == 0, verify.log);
+}
