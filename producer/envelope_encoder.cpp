@@ -49,6 +49,10 @@ std::string EnvelopeEncoder::envelope(const LogRow& row, const CapturedTable& ta
     value += std::to_string(row.seq);
     value += R"(,"ts_us":)";
     value += std::to_string(row.ts_us);
+    // Debezium's millisecond field too: Flink's debezium-json reads source.ts_ms as the
+    // change's source.timestamp metadata.
+    value += R"(,"ts_ms":)";
+    value += std::to_string(row.ts_us / 1000);
     value += "}}";
     return value;
 }

@@ -9,7 +9,7 @@ packages=(
     libpqxx-dev librdkafka-dev libcli11-dev doctest-dev
     postgresql postgresql-client
     kafkacat clang-format
-    jq gnuplot-nox
+    jq gnuplot-nox rapidjson-dev
 )
 
 missing=()
