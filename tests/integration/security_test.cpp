@@ -138,12 +138,6 @@ void require_clean_command_lines(const char* binary, const std::string& flag,
     }
 }
 
-std::filesystem::path repo_file(const std::string& relative) {
-    // This file is tests/integration/security_test.cpp in the repository.
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / relative;
-}
-
-// The error a statement raised, or "" when it went through.
 }  // namespace
 
 TEST_CASE("passwords in URIs and conninfo strings show in no log and no command line") {
