@@ -3,6 +3,7 @@
 #include <iostream>
 #include <pqxx/pqxx>
 
+#include "common/config_file.hpp"
 #include "common/conninfo.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
@@ -10,7 +11,9 @@
 namespace pgtrail {
 
 void add_config_option(CLI::App& app) {
-    app.set_config("--config", "", "Read flags from this TOML/INI file (key = value per flag)");
+    app.set_config("--config", "",
+                   "Read flags from this TOML/INI file (key = value per flag; a [program] "
+                   "section applies to that program only)");
     app.set_version_flag("--version", PGTRAIL_VERSION);
 }
 
@@ -61,6 +64,7 @@ std::string one_line(std::string_view message) {
 int run_program(std::string_view name, CLI::App& app, int argc, char** argv,
                 const std::function<int()>& body) {
     log::set_program(name);
+    app.config_formatter(std::make_shared<ProgramConfigFile>(std::string(name)));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -136,3 +136,34 @@ TEST_CASE("a second nightly sync does not start while one is running") {
     CHECK(run.exit_code == 3);
     CHECK(contains(run.err, "another sync holds"));
 }
+
+// The commented example in config/ is what operators copy; every program must accept it.
+// Connection flags on the command line win over the file's placeholders.
+TEST_CASE("every program runs with the example config file from the repository") {
+    TestEnv env;
+    INFO(env.logs());
+    exec(env.source_url(), "CREATE TABLE public.employees (emp_id int PRIMARY KEY, name text)");
+    const std::string example = repo_file("config/pgtrail.example.toml").string();
+    const Args source{"--source", env.source_url()};
+    const Args dest{"--dest", env.dest_url()};
+    const Args kafka{"--brokers", env.brokers(), "--topic", env.topic()};
+    const auto with = [](std::initializer_list<Args> parts) {
+        Args all;
+        for (const auto& part : parts) all.insert(all.end(), part.begin(), part.end());
+        return all;
+    };
+
+    const auto setup = env.run(kDbSetup, with({{"--config", example}, source, dest, kafka}));
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    exec(env.source_url(),
+         "INSERT INTO employees SELECT g, 'e' || g FROM generate_series(1, 30) g");
+    const auto producer =
+        env.run(kProducer, with({{"--config", example, "--drain"}, source, kafka}));
+    CHECK_MESSAGE(producer.exit_code == 0, producer.log);
+    const auto consumer = env.run(
+        kConsumer, with({{"--config", example, "--drain", "--group", env.group()}, dest, kafka}));
+    CHECK_MESSAGE(consumer.exit_code == 0, consumer.log);
+    const auto verify = env.run(kDbVerify, with({{"--config", example}, source, dest}));
+    CHECK_MESSAGE(verify.exit_code == 0, verify.log);
+    CHECK(query_value(env.dest_url(), "SELECT count(*) FROM employees") == "30");
+}
