@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
     app.get_option("--brokers")
         ->required(false)
         ->description("Kafka bootstrap servers, host:port[,...]; with --status, to show lag");
+    app.get_option("--topic")->description("Kafka topic whose consumer lag --status reports");
     add_retry_option(app, retry);
     app.add_option("--group", group, "Consumer group whose offsets --status reports")
         ->capture_default_str();
