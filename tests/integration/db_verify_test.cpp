@@ -86,6 +86,14 @@ void create_on_both(TestEnv& env, const std::string& create, const std::string& 
     for (const auto& url : {env.source_url(), env.dest_url()}) exec(url, create + "; " + load);
 }
 
+// Everything logged so far reaches the destination: the nightly sync's first two steps.
+void drain_pipeline(TestEnv& env) {
+    Program producer = env.producer({"--drain"});
+    REQUIRE_MESSAGE(producer.wait(std::chrono::seconds(120)) == 0, producer.log());
+    Program consumer = env.consumer({"--drain"});
+    REQUIRE_MESSAGE(consumer.wait(std::chrono::seconds(120)) == 0, consumer.log());
+}
+
 }  // namespace
 
 TEST_CASE("db_verify finds differences deep inside a table of many chunks") {
@@ -213,8 +221,7 @@ TEST_CASE("db_verify --repair heals the destination through the pipeline") {
     INFO(env.logs());
     create_equal_accounts(env);
     // Publish and apply what loading the source logged, so only the repair can heal below.
-    REQUIRE(env.producer({"--drain"}).wait(std::chrono::seconds(120)) == 0);
-    REQUIRE(env.consumer({"--drain"}).wait(std::chrono::seconds(120)) == 0);
+    drain_pipeline(env);
     exec(env.dest_url(),
          "UPDATE accounts SET owner = 'changed' WHERE id = 1; DELETE FROM accounts WHERE id = 2; "
          "INSERT INTO accounts (id, owner, balance) VALUES (5, 'eve', 1)");
@@ -224,10 +231,7 @@ TEST_CASE("db_verify --repair heals the destination through the pipeline") {
     CHECK_MESSAGE(repair.exit_code == 1, repair.log);
     CHECK_MESSAGE(says(repair, "repair: enqueued 2 current rows and 1 deletes"), repair.log);
 
-    Program producer = env.producer({"--drain"});
-    REQUIRE_MESSAGE(producer.wait(std::chrono::seconds(120)) == 0, producer.log());
-    Program consumer = env.consumer({"--drain"});
-    REQUIRE_MESSAGE(consumer.wait(std::chrono::seconds(120)) == 0, consumer.log());
+    drain_pipeline(env);
     const auto healed = env.verify();
     CHECK_MESSAGE(healed.exit_code == 0, healed.log);
     CHECK(query_value(env.dest_url(), "SELECT count(*) FROM accounts WHERE id = 5") == "0");
@@ -242,8 +246,7 @@ TEST_CASE("db_verify --repair during concurrent writes leaves the destination eq
                   "public.counters");
     exec(env.source_url(),
          "INSERT INTO counters SELECT g, 0, 'start' FROM generate_series(1, 300) g");
-    REQUIRE(env.producer({"--drain"}).wait(std::chrono::seconds(120)) == 0);
-    REQUIRE(env.consumer({"--drain"}).wait(std::chrono::seconds(120)) == 0);
+    drain_pipeline(env);
     exec(env.dest_url(),
          "UPDATE counters SET note = 'drifted' WHERE id % 3 = 0; DELETE FROM counters WHERE id % "
          "7 = 0; INSERT INTO counters SELECT g, 0, 'stray' FROM generate_series(1001, 1050) g");
@@ -266,10 +269,7 @@ TEST_CASE("db_verify --repair during concurrent writes leaves the destination eq
     writer.stop();
     CHECK_MESSAGE(writer.failed() == 0, writer.last_error());
 
-    Program producer = env.producer({"--drain"});
-    REQUIRE_MESSAGE(producer.wait(std::chrono::seconds(120)) == 0, producer.log());
-    Program consumer = env.consumer({"--drain"});
-    REQUIRE_MESSAGE(consumer.wait(std::chrono::seconds(120)) == 0, consumer.log());
+    drain_pipeline(env);
     const auto healed = env.verify();
     CHECK_MESSAGE(healed.exit_code == 0, healed.log);
 }
