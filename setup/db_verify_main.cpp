@@ -4,9 +4,15 @@
 #include "common/cli_options.hpp"
 #include "common/errors.hpp"
 #include "common/pg_session.hpp"
+#include "setup/pipeline_status.hpp"
+#include "setup/row_repairer.hpp"
 #include "setup/table_verifier.hpp"
 
 namespace {
+
+// Differing keys one --repair run keeps per table, so memory stays bounded; a bigger gap
+// heals over several runs.
+constexpr std::size_t kRepairKeysPerRun = 100000;
 
 constexpr const char* kCapturedTables =
     "SELECT schema_name, table_name FROM cdc.captured_tables ORDER BY schema_name, table_name";
@@ -47,12 +53,13 @@ std::string samples(const std::vector<std::string>& keys) {
 
 void report(const pgtrail::TableComparison& c) {
     std::cout << c.table.display() << ": ";
+    const std::string method = c.method.empty() ? "" : " (" + c.method + ")";
     if (!c.problem.empty()) {
         std::cout << "cannot compare: " << c.problem << "\n";
     } else if (c.equal()) {
-        std::cout << c.rows << " rows, equal\n";
+        std::cout << c.rows << " rows, equal" << method << "\n";
     } else {
-        std::cout << c.rows << " source rows, DIFFERENT\n";
+        std::cout << c.rows << " source rows, DIFFERENT" << method << "\n";
         if (c.missing)
             std::cout << "  " << c.missing << " missing on the destination"
                       << samples(c.sample_missing) << "\n";
@@ -65,29 +72,71 @@ void report(const pgtrail::TableComparison& c) {
     }
 }
 
+void repair(pqxx::connection& source, const pgtrail::TableInfo& table,
+            const pgtrail::TableComparison& c) {
+    const pgtrail::RepairCounts counts = pgtrail::enqueue_repairs(source, table, c.differing_keys);
+    std::cout << "  repair: enqueued " << counts.rows << " current rows and " << counts.deletes
+              << " deletes in the source's cdc.log\n";
+    if (static_cast<std::int64_t>(c.differing_keys.size()) < c.differing())
+        std::cout << "  repair: only the first " << c.differing_keys.size() << " of "
+                  << c.differing() << " differing keys; run --repair again once they arrived\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
     using namespace pgtrail;
     std::string source, dest;
     RetrySettings retry;
+    KafkaSettings kafka;
+    std::string group = "pgtrail";
     std::vector<std::string> tables;
+    VerifyOptions verify;
+    bool status = false, heal = false;
     CLI::App app{"pgtrail db_verify: compares captured tables between source and destination"};
     add_config_option(app);
     add_source_option(app, source);
     add_dest_option(app, dest);
+    add_kafka_options(app, kafka);
+    app.get_option("--brokers")
+        ->required(false)
+        ->description("Kafka bootstrap servers, host:port[,...]; with --status, to show lag");
+    app.get_option("--topic")->description("Kafka topic whose consumer lag --status reports");
     add_retry_option(app, retry);
+    app.add_option("--group", group, "Consumer group whose offsets --status reports")
+        ->capture_default_str();
     app.add_option("--table", tables, "Only this table, schema.name (repeatable)")
         ->allow_extra_args(false);
+    app.add_option("--chunk-rows", verify.chunk_rows,
+                   "Rows per key range hashed on both sides; only differing ranges are "
+                   "compared row by row")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{100000000}))
+        ->capture_default_str();
+    auto* status_flag = app.add_flag(
+        "--status", status,
+        "Print replication position and lag (producer position age, log backlog, consumer "
+        "lag per partition, newest applied change per table, dead letters) instead of comparing");
+    app.add_flag("--repair", heal,
+                 "Also re-enqueue differing rows into the source's cdc.log so producer and "
+                 "consumer heal the destination (exit 1 when anything differed)")
+        ->excludes(status_flag);
     return run_program("db_verify", app, argc, argv, [&] {
         auto source_conn = connect_with_retry(source, "source", retry.budget());
         auto dest_conn = connect_with_retry(dest, "destination", retry.budget());
-        int differing = 0;
         const auto to_compare = tables_to_compare(*source_conn, tables);
+        if (status) {
+            print_status(std::cout, *source_conn, *dest_conn,
+                         {to_compare, kafka, group, retry.budget()});
+            return kExitOk;
+        }
+        if (heal) verify.keep_keys = kRepairKeysPerRun;
+        int differing = 0;
         for (const auto& table : to_compare) {
-            const TableComparison result = compare_table(*source_conn, *dest_conn, table);
+            const TableComparison result = compare_table(*source_conn, *dest_conn, table, verify);
             report(result);
-            if (!result.equal()) ++differing;
+            if (result.equal()) continue;
+            ++differing;
+            if (heal && result.problem.empty()) repair(*source_conn, table, result);
         }
         std::cout << (differing == 0 ? "OK: " : "DIFFERENCES: ") << to_compare.size()
                   << " tables compared, " << differing << " differ\n";

@@ -1,106 +1,78 @@
 #include "setup/table_verifier.hpp"
 
+#include <future>
 #include <pqxx/pqxx>
 
-#include "common/sql_names.hpp"
+#include "setup/chunk_hasher.hpp"
+#include "setup/key_ranges.hpp"
+#include "setup/row_merger.hpp"
 
 namespace pgtrail {
 namespace {
 
-constexpr std::size_t kSamples = 5;
-constexpr int kFetchSize = 5000;
-
 // row_to_json renders timestamptz in the session's TimeZone and floats and intervals by
-// session settings; two clusters configured differently must still compare equal.
+// session settings; two clusters configured differently must still compare equal. Range
+// bounds travel as text between the sides, so they must read back exactly, too.
 constexpr const char* kSameTextOnBothSides =
     "SET LOCAL TimeZone = 'UTC'; SET LOCAL IntervalStyle = 'postgres'; "
     "SET LOCAL extra_float_digits = 1";
 
-// Keys and rows as row_to_json text, ordered bytewise (COLLATE "C") so both sides sort the
-// same way whatever their collations, and so the merge below can compare std::strings.
-std::string ordered_rows_sql(const TableInfo& table) {
-    std::string keys, columns;
-    for (const auto& pk : table.pk_columns)
-        keys += (keys.empty() ? "t." : ", t.") + quote_ident(pk);
-    for (const auto& column : table.columns)
-        columns += (columns.empty() ? "t." : ", t.") + quote_ident(column.name);
-    return "DECLARE verify_rows NO SCROLL CURSOR FOR SELECT row_to_json(k)::text, "
-           "row_to_json(r)::text FROM " +
-           table.name.quoted() + " t CROSS JOIN LATERAL (SELECT " + keys +
-           ") k CROSS JOIN LATERAL (SELECT " + columns +
-           ") r ORDER BY row_to_json(k)::text COLLATE \"C\"";
-}
-
-// Reads one side's cursor page by page.
-class RowStream {
+// One snapshot per side for the whole table: boundaries, hashes and merges agree.
+class VerifyTransaction {
 public:
-    RowStream(pqxx::connection& conn, const std::string& declare) : tx_(conn, "verify") {
+    VerifyTransaction(pqxx::connection& conn, const std::string& name) : tx_(conn, name) {
         tx_.exec0(kSameTextOnBothSides);
-        tx_.exec0(declare);
-        fetch();
     }
-    bool done() const { return index_ >= page_.size(); }
-    std::string key() const { return page_[index_][0].as<std::string>(); }
-    std::string row() const { return page_[index_][1].as<std::string>(); }
-    void advance() {
-        if (++index_ >= page_.size()) fetch();
-    }
+    pqxx::transaction_base& tx() { return tx_; }
 
 private:
-    void fetch() {
-        page_ = tx_.exec("FETCH " + std::to_string(kFetchSize) + " FROM verify_rows");
-        index_ = 0;
-    }
     pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only>
         tx_;
-    pqxx::result page_;
-    std::size_t index_ = 0;
 };
 
-void note(std::int64_t& count, std::vector<std::string>& samples, std::string key) {
-    ++count;
-    if (samples.size() < kSamples) samples.push_back(std::move(key));
-}
-
-}  // namespace
-
-TableComparison compare_table(pqxx::connection& source, pqxx::connection& dest,
-                              const TableInfo& table) {
-    TableComparison result{table.name, {}, 0, 0, 0, 0, {}, {}, {}};
+std::string missing_columns(pqxx::connection& dest, const TableInfo& table) {
     std::optional<TableInfo> on_dest;
     {
         pqxx::read_transaction tx(dest);
         on_dest = load_table(tx, table.name);
     }
-    if (!on_dest) {
-        result.problem = "missing on the destination";
-        return result;
-    }
+    if (!on_dest) return "missing on the destination";
+    std::string problem;
     for (const auto& column : table.columns) {
         bool found = false;
         for (const auto& have : on_dest->columns) found = found || have.name == column.name;
         if (!found)
-            result.problem += (result.problem.empty() ? "" : "; ") +
-                              ("column " + column.name + " missing on the destination");
+            problem += (problem.empty() ? "" : "; ") +
+                       ("column " + column.name + " missing on the destination");
     }
+    return problem;
+}
+
+}  // namespace
+
+TableComparison compare_table(pqxx::connection& source, pqxx::connection& dest,
+                              const TableInfo& table, const VerifyOptions& options) {
+    TableComparison result;
+    result.table = table.name;
+    result.problem = missing_columns(dest, table);
     if (!result.problem.empty()) return result;
 
-    const std::string declare = ordered_rows_sql(table);
-    RowStream src(source, declare), dst(dest, declare);
-    while (!src.done() || !dst.done()) {
-        if (dst.done() || (!src.done() && src.key() < dst.key())) {
-            note(result.missing, result.sample_missing, src.key());
-            ++result.rows;
-            src.advance();
-        } else if (src.done() || dst.key() < src.key()) {
-            note(result.extra, result.sample_extra, dst.key());
-            dst.advance();
-        } else {
-            if (src.row() != dst.row()) note(result.different, result.sample_different, src.key());
-            ++result.rows;
-            src.advance();
-            dst.advance();
-        }
+    VerifyTransaction src(source, "verify source"), dst(dest, "verify destination");
+    if (key_sort_orders(src.tx(), table) != key_sort_orders(dst.tx(), table)) {
+        result.method = "key collations differ between the sides, compared by a full merge";
+        merge_rows(src.tx(), dst.tx(), table, KeyRange{}, options.keep_keys, result);
+        return result;
+    }
+    for (const KeyRange& range : chunk_ranges(src.tx(), table, options.chunk_rows)) {
+        // Each side hashes on its own server; running them together halves the wait.
+        auto on_source =
+            std::async(std::launch::async, [&] { return summarize_chunk(src.tx(), table, range); });
+        const ChunkSummary on_dest = summarize_chunk(dst.tx(), table, range);
+        const ChunkSummary here = on_source.get();
+        if (here == on_dest)
+            result.rows += here.rows;
+        else
+            merge_rows(src.tx(), dst.tx(), table, range, options.keep_keys, result);
     }
     return result;
 }

@@ -1,0 +1,145 @@
+#include "setup/pipeline_status.hpp"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <map>
+#include <memory>
+
+#include "common/errors.hpp"
+#include "common/kafka_config.hpp"
+#include "common/kafka_topic.hpp"
+
+namespace pgtrail {
+namespace {
+
+constexpr const char* kSourceInstalled =
+    "SELECT to_regclass('cdc.producer_position') IS NOT NULL AND to_regclass('cdc.log') IS NOT "
+    "NULL";
+constexpr const char* kDestInstalled =
+    "SELECT to_regclass('cdc.consumer_offsets') IS NOT NULL AND "
+    "to_regclass('cdc.dead_letters') IS NOT NULL";
+
+constexpr const char* kProducer = R"sql(
+SELECT (SELECT round(extract(epoch FROM clock_timestamp() - updated_at)::numeric, 1)::text
+        FROM cdc.producer_position),
+       (SELECT count(*) FROM cdc.log)
+)sql";
+
+constexpr const char* kCommitted =
+    "SELECT partition, next_offset FROM cdc.consumer_offsets "
+    "WHERE group_id = $1 AND topic = $2 ORDER BY partition";
+
+constexpr const char* kTableExists = "SELECT to_regclass($1) IS NOT NULL";
+
+constexpr const char* kDeadLetters =
+    "SELECT count(*), coalesce(to_char(max(created_at) AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD HH24:MI:SS.US') || ' UTC', '') FROM cdc.dead_letters";
+
+// The guard column holds the source time of the change each row holds. Without an index
+// on it this reads the whole table, which status users accept for an exact answer.
+std::string newest_applied_sql(const TableInfo& table) {
+    return "SELECT to_char(max(_cdc_ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || ' "
+           "UTC', round(extract(epoch FROM clock_timestamp() - max(_cdc_ts))::numeric, 1)::text "
+           "FROM " +
+           table.name.quoted();
+}
+
+struct Watermarks {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+};
+
+std::map<std::int32_t, Watermarks> topic_watermarks(const KafkaSettings& kafka,
+                                                    std::chrono::milliseconds timeout) {
+    auto conf = make_kafka_conf(kafka, {});
+    std::string error;
+    std::unique_ptr<RdKafka::Producer> client(RdKafka::Producer::create(conf.get(), error));
+    if (!client) throw UsageError("cannot create Kafka client: " + error);
+    const std::vector<std::int32_t> partitions = topic_partitions(*client, kafka.topic, timeout);
+    if (partitions.empty())
+        throw UsageError("Kafka topic " + kafka.topic + " does not exist: run db_setup first");
+    std::map<std::int32_t, Watermarks> result;
+    for (const std::int32_t partition : partitions) {
+        Watermarks marks;
+        const RdKafka::ErrorCode err = client->query_watermark_offsets(
+            kafka.topic, partition, &marks.low, &marks.high, static_cast<int>(timeout.count()));
+        if (err != RdKafka::ERR_NO_ERROR)
+            throw TransientError("Kafka watermarks of " + kafka.topic + " partition " +
+                                 std::to_string(partition) + ": " + RdKafka::err2str(err));
+        result[partition] = marks;
+    }
+    return result;
+}
+
+void print_producer(std::ostream& out, pqxx::connection& source) {
+    pqxx::read_transaction tx(source);
+    if (!tx.exec1(kSourceInstalled)[0].as<bool>())
+        throw UsageError("capture is not installed on the source: run db_setup");
+    const pqxx::row row = tx.exec1(kProducer);
+    out << "producer: position stored " << row[0].as<std::string>("?") << " s ago, "
+        << row[1].as<std::int64_t>() << " changes waiting in cdc.log\n";
+}
+
+void print_consumer(std::ostream& out, pqxx::transaction_base& dest, const StatusRequest& request) {
+    std::map<std::int32_t, std::int64_t> committed;
+    for (const auto& row : dest.exec_params(kCommitted, request.group, request.kafka.topic))
+        committed[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
+    out << "consumer group " << request.group << ", topic " << request.kafka.topic << ":\n";
+    if (request.kafka.brokers.empty()) {
+        for (const auto& [partition, next] : committed)
+            out << "  partition " << partition << ": applied up to offset " << next << "\n";
+        out << "  lag unknown: pass --brokers to compare with Kafka's high watermarks\n";
+        return;
+    }
+    std::int64_t total = 0;
+    for (const auto& [partition, marks] : topic_watermarks(request.kafka, request.kafka_timeout)) {
+        const auto stored = committed.find(partition);
+        const std::int64_t next = stored == committed.end() ? marks.low : stored->second;
+        const std::int64_t lag = marks.high - next;
+        total += lag;
+        out << "  partition " << partition << ": "
+            << (stored == committed.end() ? "nothing applied yet"
+                                          : "applied up to offset " + std::to_string(next))
+            << ", high watermark " << marks.high << ", lag " << lag << "\n";
+    }
+    out << "  total lag " << total << "\n";
+}
+
+void print_tables(std::ostream& out, pqxx::transaction_base& dest,
+                  const std::vector<TableInfo>& tables) {
+    for (const auto& table : tables) {
+        out << "table " << table.name.display() << ": ";
+        if (!dest.exec_params1(kTableExists, table.name.quoted())[0].as<bool>()) {
+            out << "missing on the destination\n";
+            continue;
+        }
+        const pqxx::row row = dest.exec1(newest_applied_sql(table));
+        if (row[0].is_null())
+            out << "no replicated change yet\n";
+        else
+            out << "newest applied change " << row[0].as<std::string>() << " ("
+                << row[1].as<std::string>() << " s ago)\n";
+    }
+}
+
+void print_dead_letters(std::ostream& out, pqxx::transaction_base& dest) {
+    const pqxx::row row = dest.exec1(kDeadLetters);
+    out << "dead letters: " << row[0].as<std::int64_t>();
+    if (row[0].as<std::int64_t>() > 0) out << ", newest " << row[1].as<std::string>();
+    out << "\n";
+}
+
+}  // namespace
+
+void print_status(std::ostream& out, pqxx::connection& source, pqxx::connection& dest,
+                  const StatusRequest& request) {
+    print_producer(out, source);
+    pqxx::read_transaction tx(dest);
+    if (!tx.exec1(kDestInstalled)[0].as<bool>())
+        throw UsageError("the destination is not prepared (no cdc.consumer_offsets): run db_setup");
+    print_consumer(out, tx, request);
+    print_tables(out, tx, request.tables);
+    print_dead_letters(out, tx);
+}
+
+}  // namespace pgtrail
