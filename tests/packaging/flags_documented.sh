@@ -23,6 +23,7 @@ for program in db_setup producer consumer db_verify; do
             echo "$program $flag: not in config/pgtrail.example.toml" >&2
             failed=1
         fi
-    done < <("$build/$program" --help | sed -nE 's/^  (-h,)?(--[a-z0-9-]+|-X)( ([A-Z]+))?.*/\2 \4/p')
+    done < <("$build/$program" --help |
+        sed -nE 's/^  (-h,)?(--[a-z0-9-]+|-X)( ([A-Z]+)([ :=]|$))?.*/\2 \4/p')
 done
 exit $failed
