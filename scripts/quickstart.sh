@@ -151,6 +151,7 @@ cat <<EOF
   psql "\$CDC_SOURCE_URL" -c "DELETE FROM employees WHERE emp_id = $bob"
   psql "\$CDC_DEST_URL" -c 'SELECT * FROM employees'
   build/db_verify                 # compares source and destination row by row
+  build/db_verify --status        # producer position, consumer lag, newest applied change
 Logs: $run_dir/producer.log, $run_dir/consumer.log
 Stop everything: scripts/stack.sh down   (add --purge to delete the databases too)
 EOF
