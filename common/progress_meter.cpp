@@ -30,6 +30,10 @@ void ProgressMeter::start_total(std::int64_t total, Clock::time_point now) {
 
 bool ProgressMeter::due(Clock::time_point now) const { return now - interval_start_ >= interval_; }
 
+ProgressMeter::Clock::duration ProgressMeter::until_due(Clock::time_point now) const {
+    return std::max(interval_start_ + interval_ - now, Clock::duration::zero());
+}
+
 ProgressMeter::Interval ProgressMeter::close_interval(Clock::time_point now, bool pending) {
     Interval out;
     out.done = interval_done_;

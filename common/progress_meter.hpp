@@ -28,6 +28,7 @@ public:
 
     // Whether the current interval is over.
     bool due(Clock::time_point now) const;
+    Clock::duration until_due(Clock::time_point now) const;
 
     struct Interval {
         std::int64_t done = 0;  // in this interval

@@ -59,6 +59,7 @@ public:
             applied += batch.messages;
             dead += batch.dead_letters;
         }
+        monitor_.finish([this] { return lag(); });
         log::info("stopped; applied ", applied, " messages, ", dead, " dead letters");
         return kExitOk;
     }

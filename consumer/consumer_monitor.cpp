@@ -24,7 +24,8 @@ std::map<std::int32_t, std::int64_t> partition_lag(const std::map<std::int32_t, 
 }
 
 ConsumerMonitor::ConsumerMonitor(const MonitoringSettings& settings, bool drain)
-    : bar_(drain && log::status_line_possible()),
+    : draining_(drain),
+      bar_(drain && log::status_line_possible()),
       meter_(settings.log_interval(), Clock::now()),
       messages_consumed_(registry_.counter("pgtrail_consumer_messages_consumed_total",
                                            "Messages read from Kafka and committed to the "
@@ -73,16 +74,34 @@ void ConsumerMonitor::batch_applied(std::int64_t messages, std::int64_t changes,
 void ConsumerMonitor::tick(const LagReader& read_lag) {
     const auto now = Clock::now();
     if (!meter_.due(now)) return;
-    if (const auto lag = read_lag()) {
-        lag_total_ = 0;
-        for (const auto& [partition, messages] : *lag) {
-            lag_.with(std::to_string(partition)).set(static_cast<double>(messages));
-            lag_total_ += messages;
-        }
+    refresh_lag(read_lag);
+    if (!bar_) report(now, false);
+}
+
+void ConsumerMonitor::finish(const LagReader& read_lag) {
+    if (bar_) {
+        log::show_status(*meter_.bar_update(Clock::now(), true));
+        log::clear_status();
+    } else if (draining_) {
+        refresh_lag(read_lag);
+        report(Clock::now(), true);
     }
+}
+
+void ConsumerMonitor::refresh_lag(const LagReader& read_lag) {
+    const auto lag = read_lag();
+    if (!lag) return;
+    lag_total_ = 0;
+    for (const auto& [partition, messages] : *lag) {
+        lag_.with(std::to_string(partition)).set(static_cast<double>(messages));
+        lag_total_ += messages;
+    }
+}
+
+void ConsumerMonitor::report(Clock::time_point now, bool force) {
     const std::string toward_total = meter_.toward_total(now);
     const auto interval = meter_.close_interval(now, lag_total_ > 0);
-    if (bar_ || !interval.report) return;
+    if (!interval.report && !force) return;
     log::info(interval.state, "applied ", interval.done, " messages in ",
               format_tenths(interval.seconds), " s (", format_rate(interval.rate()), "), ",
               interval.total_done, " in total, ", dead_letters_total_, " dead letters",

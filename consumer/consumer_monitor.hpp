@@ -40,8 +40,14 @@ public:
                        std::chrono::steady_clock::duration applying);
     // Between batches: once per interval refreshes the lag and logs the progress line.
     void tick(const LagReader& read_lag);
+    // Before the final line: a drain's last progress line (or its bar) shows where it ended.
+    void finish(const LagReader& read_lag);
 
 private:
+    void refresh_lag(const LagReader& read_lag);
+    void report(ProgressMeter::Clock::time_point now, bool force);
+
+    bool draining_;
     bool bar_;  // a drain on a terminal shows a bar instead of progress lines
     ProgressMeter meter_;
     std::int64_t dead_letters_total_ = 0;

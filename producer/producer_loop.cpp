@@ -1,5 +1,6 @@
 #include "producer/producer_loop.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -89,7 +90,8 @@ int run_producer(const ProducerOptions& options) {
             backoff.reset();
             published_total += published;
             if (options.drain) break;
-            if (published == 0) probe.wait(*conn, kIdleBatchEvery);
+            if (published == 0)
+                probe.wait(*conn, std::min(kIdleBatchEvery, monitor.until_next_line()));
         } catch (const std::exception& e) {
             if (!is_transient(e)) throw;
             if (shutdown_requested()) {
@@ -109,6 +111,7 @@ int run_producer(const ProducerOptions& options) {
                                               " s of retries: ", one_line(e.what())));
         }
     }
+    monitor.finish();
     log::info("stopped; published ", published_total, " changes");
     return kExitOk;
 }

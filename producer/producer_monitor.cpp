@@ -10,7 +10,8 @@ using Clock = ProgressMeter::Clock;
 }  // namespace
 
 ProducerMonitor::ProducerMonitor(const MonitoringSettings& settings, bool drain)
-    : bar_(drain && log::status_line_possible()),
+    : draining_(drain),
+      bar_(drain && log::status_line_possible()),
       meter_(settings.log_interval(), Clock::now()),
       interval_(settings.log_interval()),
       changes_read_(registry_.counter("pgtrail_producer_changes_read_total",
@@ -74,10 +75,21 @@ void ProducerMonitor::tick(pqxx::connection& conn) {
     if (!bar_ && meter_.due(now)) report(now);
 }
 
-void ProducerMonitor::report(Clock::time_point now) {
+std::chrono::milliseconds ProducerMonitor::until_next_line() const {
+    return std::chrono::ceil<std::chrono::milliseconds>(meter_.until_due(Clock::now()));
+}
+
+void ProducerMonitor::finish() {
+    if (bar_)
+        log::clear_status();
+    else if (draining_)
+        report(Clock::now(), true);
+}
+
+void ProducerMonitor::report(Clock::time_point now, bool force) {
     const std::string toward_total = meter_.toward_total(now);
     const auto interval = meter_.close_interval(now, backlog_.rows > 0);
-    if (!interval.report) return;
+    if (!interval.report && !force) return;
     log::info(interval.state, "published ", interval.done, " changes in ",
               format_tenths(interval.seconds), " s (", format_rate(interval.rate()), "), ",
               interval.total_done, " in total", toward_total, "; log backlog ", backlog_.rows,

@@ -30,10 +30,15 @@ public:
                          std::chrono::steady_clock::duration publishing);
     // Between batches: refreshes the backlog figures and logs the progress line when due.
     void tick(pqxx::connection& conn);
+    // How long an idle producer may wait before tick() has a line to log.
+    std::chrono::milliseconds until_next_line() const;
+    // Before the final line: a drain's last progress line (or its bar) shows where it ended.
+    void finish();
 
 private:
-    void report(ProgressMeter::Clock::time_point now);
+    void report(ProgressMeter::Clock::time_point now, bool force = false);
 
+    bool draining_;
     bool bar_;  // a drain on a terminal shows a bar instead of progress lines
     ProgressMeter::Clock::time_point last_backlog_{};
     LogBacklog backlog_;
