@@ -53,6 +53,9 @@ std::string format_metric_value(double value) {
     if (std::isnan(value)) return "NaN";
     if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
     char buf[64];
+    // Whole numbers as integers: counts and bucket bounds read "100000", not "1e+05".
+    if (value == std::trunc(value) && std::fabs(value) < 1e15)
+        return std::to_string(static_cast<long long>(value));
     const auto result = std::to_chars(buf, buf + sizeof buf, value);
     return std::string(buf, result.ptr);
 }

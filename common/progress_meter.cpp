@@ -14,18 +14,22 @@ double seconds_between(ProgressMeter::Clock::time_point from, ProgressMeter::Clo
 }  // namespace
 
 ProgressMeter::ProgressMeter(Clock::duration interval, Clock::time_point now)
-    : interval_(interval), interval_start_(now), last_report_(now), total_start_(now) {}
+    : interval_(interval), interval_start_(now), last_report_(now) {}
 
-void ProgressMeter::add(std::int64_t done) {
+void ProgressMeter::add(std::int64_t done, Clock::time_point now) {
     interval_done_ += done;
     total_done_ += done;
     toward_total_done_ += done;
+    if (!first_work_ && done > 0) {
+        first_work_ = now;
+        first_work_done_ = toward_total_done_;
+    }
 }
 
-void ProgressMeter::start_total(std::int64_t total, Clock::time_point now) {
+void ProgressMeter::start_total(std::int64_t total) {
     total_ = total;
     toward_total_done_ = 0;
-    total_start_ = now;
+    first_work_.reset();
 }
 
 bool ProgressMeter::due(Clock::time_point now) const { return now - interval_start_ >= interval_; }
@@ -49,8 +53,9 @@ ProgressMeter::Interval ProgressMeter::close_interval(Clock::time_point now, boo
 }
 
 double ProgressMeter::total_rate(Clock::time_point now) const {
-    const double seconds = seconds_between(total_start_, now);
-    return seconds > 0 ? static_cast<double>(toward_total_done_) / seconds : 0;
+    if (!first_work_) return 0;
+    const double seconds = seconds_between(*first_work_, now);
+    return seconds > 0 ? static_cast<double>(toward_total_done_ - first_work_done_) / seconds : 0;
 }
 
 std::string ProgressMeter::toward_total(Clock::time_point now) const {

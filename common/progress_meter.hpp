@@ -22,9 +22,9 @@ public:
 
     ProgressMeter(Clock::duration interval, Clock::time_point now);
 
-    void add(std::int64_t done);
+    void add(std::int64_t done, Clock::time_point now);
     // Starts counting toward `total` (a drain); done-toward-total restarts at zero.
-    void start_total(std::int64_t total, Clock::time_point now);
+    void start_total(std::int64_t total);
 
     // Whether the current interval is over.
     bool due(Clock::time_point now) const;
@@ -44,7 +44,8 @@ public:
     // (lag, backlog), so the line is worth logging even when nothing was done.
     Interval close_interval(Clock::time_point now, bool pending);
 
-    // ", 1200/5000 (24%), ETA 3s" while a total is known, else "".
+    // ", 1200/5000 (24%), ETA 3s" while a total is known, else "". The ETA needs two
+    // pieces of work toward the total: the rate is measured between the first and the last.
     std::string toward_total(Clock::time_point now) const;
     // "[#####---------------] 1200/5000 24%, 400/s, ETA 9s" for a terminal status line.
     std::string bar(Clock::time_point now, int width = 30) const;
@@ -61,7 +62,10 @@ private:
     std::int64_t total_done_ = 0;
     std::optional<std::int64_t> total_;
     std::int64_t toward_total_done_ = 0;
-    Clock::time_point total_start_;
+    // The drain's rate is measured from its first piece of work, so time spent waiting
+    // (a consumer group joining) does not stretch the ETA.
+    std::optional<Clock::time_point> first_work_;
+    std::int64_t first_work_done_ = 0;
     Clock::time_point last_bar_{};
 };
 

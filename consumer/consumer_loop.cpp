@@ -82,7 +82,10 @@ private:
             } catch (const std::exception& e) {
                 if (!is_transient(e)) throw;
                 conn_.reset();
-                if (!backoff.wait()) throw RuntimeFailure(one_line(e.what()));
+                if (!backoff.wait())
+                    throw RuntimeFailure(log::cat(
+                        "cannot read the stored offsets (cdc.consumer_offsets) after retrying ",
+                        options_.retry.retry_for_seconds, " s: ", one_line(e.what())));
             }
         }
     }

@@ -51,7 +51,7 @@ ConsumerMonitor::ConsumerMonitor(const MonitoringSettings& settings, bool drain)
 ConsumerMonitor::~ConsumerMonitor() { log::clear_status(); }
 
 void ConsumerMonitor::drain_started(std::int64_t messages) {
-    meter_.start_total(messages, Clock::now());
+    meter_.start_total(messages);
     log::info("draining ", messages, " messages");
 }
 
@@ -65,8 +65,8 @@ void ConsumerMonitor::batch_applied(std::int64_t messages, std::int64_t changes,
     batch_size_.observe(static_cast<double>(messages));
     apply_seconds_.observe(std::chrono::duration<double>(applying).count());
     dead_letters_total_ += dead_letters;
-    meter_.add(messages);
     const auto now = Clock::now();
+    meter_.add(messages, now);
     if (!bar_) return;
     if (const auto bar = meter_.bar_update(now)) log::show_status(*bar);
 }

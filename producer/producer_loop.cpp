@@ -100,7 +100,8 @@ int run_producer(const ProducerOptions& options) {
                           "next start");
                 break;
             }
-            log::warn(one_line(e.what()), "; position not advanced, retrying");
+            log::warn("batch not published: ", one_line(e.what()),
+                      "; position not advanced, retrying");
             conn.reset();
             if (publisher->failed_fatally()) {
                 log::warn("Kafka producer failed fatally; starting a new one");

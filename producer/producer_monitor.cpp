@@ -38,13 +38,13 @@ ProducerMonitor::ProducerMonitor(const MonitoringSettings& settings, bool drain)
 ProducerMonitor::~ProducerMonitor() { log::clear_status(); }
 
 void ProducerMonitor::drain_started(std::int64_t rows) {
-    meter_.start_total(rows, Clock::now());
+    meter_.start_total(rows);
     log::info("draining ", rows, " changes");
 }
 
 void ProducerMonitor::rows_sent(std::int64_t rows) {
-    meter_.add(rows);
     const auto now = Clock::now();
+    meter_.add(rows, now);
     if (!bar_) {
         if (meter_.due(now)) report(now);
     } else if (const auto bar = meter_.bar_update(now)) {
@@ -90,10 +90,15 @@ void ProducerMonitor::report(Clock::time_point now, bool force) {
     const std::string toward_total = meter_.toward_total(now);
     const auto interval = meter_.close_interval(now, backlog_.rows > 0);
     if (!interval.report && !force) return;
+    // The backlog is measured between batches, so during a drain's single batch it would be
+    // stale; the count toward the drain's total says what is left instead.
+    const std::string backlog =
+        draining_ ? ""
+                  : log::cat("; log backlog ", backlog_.rows, " rows, position advanced ",
+                             format_tenths(backlog_.position_age_seconds), " s ago");
     log::info(interval.state, "published ", interval.done, " changes in ",
               format_tenths(interval.seconds), " s (", format_rate(interval.rate()), "), ",
-              interval.total_done, " in total", toward_total, "; log backlog ", backlog_.rows,
-              " rows, position advanced ", format_tenths(backlog_.position_age_seconds), " s ago");
+              interval.total_done, " in total", toward_total, backlog);
 }
 
 }  // namespace pgtrail

@@ -56,6 +56,8 @@ TEST_CASE("metric values use Prometheus' spelling of special numbers") {
     CHECK(format_metric_value(0) == "0");
     CHECK(format_metric_value(1e15) == "1e+15");
     CHECK(format_metric_value(123456789) == "123456789");
+    CHECK(format_metric_value(100000) == "100000");
+    CHECK(format_metric_value(-0.25) == "-0.25");
     CHECK(format_metric_value(1.0 / 0.0) == "+Inf");
     CHECK(format_metric_value(-1.0 / 0.0) == "-Inf");
     CHECK(format_metric_value(0.0 / 0.0) == "NaN");

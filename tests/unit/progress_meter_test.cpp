@@ -27,7 +27,7 @@ TEST_CASE("one line per interval while busy or lagging, one a minute while idle"
     CHECK(meter.until_due(t0 + 12s) == 0s);
     REQUIRE(meter.due(t0 + 10s));
 
-    meter.add(500);
+    meter.add(500, t0 + 5s);
     auto interval = meter.close_interval(t0 + 10s, false);
     CHECK(interval.report);
     CHECK_FALSE(interval.idle);
@@ -50,28 +50,32 @@ TEST_CASE("one line per interval while busy or lagging, one a minute while idle"
     CHECK(interval.total_done == 500);
 }
 
-TEST_CASE("a drain tells done/total, percent and ETA from its average rate") {
+TEST_CASE("a drain tells done/total, percent and ETA from its rate since its first work") {
     ProgressMeter meter(10s, t0);
     CHECK(meter.toward_total(t0).empty());
 
-    meter.add(7);  // before the drain: not counted toward its total
-    meter.start_total(1000, t0 + 1s);
+    meter.add(7, t0);  // before the drain: not counted toward its total
+    meter.start_total(1000);
     CHECK(meter.toward_total(t0 + 1s) == ", 0/1000 (0%)");
     CHECK(meter.bar(t0 + 1s, 10) == "[----------] 0/1000 0%, 0.0/s, ETA ?");
 
-    meter.add(250);
-    CHECK(meter.toward_total(t0 + 6s) == ", 250/1000 (25%), ETA 15s");
-    CHECK(meter.bar(t0 + 6s, 10) == "[##--------] 250/1000 25%, 50/s, ETA 15s");
-    CHECK(std::string(meter.close_interval(t0 + 11s, true).state) == "draining: ");
+    // The first piece of work came after 30 s of waiting (a group join): no rate yet, and
+    // the wait does not count against the rate later.
+    meter.add(50, t0 + 31s);
+    CHECK(meter.toward_total(t0 + 31s) == ", 50/1000 (5%)");
+    meter.add(200, t0 + 35s);
+    CHECK(meter.toward_total(t0 + 35s) == ", 250/1000 (25%), ETA 15s");
+    CHECK(meter.bar(t0 + 35s, 10) == "[##--------] 250/1000 25%, 50/s, ETA 15s");
+    CHECK(std::string(meter.close_interval(t0 + 40s, true).state) == "draining: ");
 
-    meter.add(800);  // more than the total (messages that arrived meanwhile): capped
-    CHECK(meter.toward_total(t0 + 21s) == ", 1000/1000 (100%), done");
-    CHECK(meter.bar(t0 + 21s, 10) == "[##########] 1000/1000 100%, 52/s");
+    meter.add(800, t0 + 45s);  // more than the total (messages that arrived meanwhile): capped
+    CHECK(meter.toward_total(t0 + 45s) == ", 1000/1000 (100%), done");
+    CHECK(meter.bar(t0 + 45s, 10) == "[##########] 1000/1000 100%, 71/s");
 }
 
 TEST_CASE("the terminal bar is redrawn at most every quarter second unless forced") {
     ProgressMeter meter(10s, t0);
-    meter.start_total(10, t0);
+    meter.start_total(10);
     CHECK(meter.bar_update(t0 + 1s));
     CHECK_FALSE(meter.bar_update(t0 + 1s + 100ms));
     CHECK(meter.bar_update(t0 + 1s + 100ms, true));
