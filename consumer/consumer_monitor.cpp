@@ -40,7 +40,8 @@ ConsumerMonitor::ConsumerMonitor(const MonitoringSettings& settings, bool drain)
                                       kBatchSizeBuckets)),
       apply_seconds_(registry_.histogram(
           "pgtrail_consumer_apply_seconds",
-          "Seconds to apply and commit a batch on the destination (all apply connections)",
+          "Seconds to decode, apply and commit a batch on the destination (all apply "
+          "connections)",
           kLatencyBuckets)),
       lag_(registry_.gauge_family("pgtrail_consumer_lag_messages",
                                   "High watermark minus the next offset to apply (refreshed "

@@ -25,7 +25,8 @@ ProducerMonitor::ProducerMonitor(const MonitoringSettings& settings, bool drain)
                                       kBatchSizeBuckets)),
       publish_seconds_(registry_.histogram(
           "pgtrail_producer_publish_seconds",
-          "Seconds from a batch's first message sent to Kafka's confirmation of its last",
+          "Seconds from reading a batch's first page to Kafka's confirmation of its last "
+          "message",
           kLatencyBuckets)),
       backlog_rows_(registry_.gauge("pgtrail_producer_log_backlog_rows",
                                     "Committed rows in cdc.log not yet published (refreshed "
