@@ -20,32 +20,24 @@ Format g_format = Format::text;
 std::string g_status;
 std::mutex g_mutex;
 
-const char* level_name(Level level) {
-    switch (level) {
-        case Level::debug:
-            return "DEBUG";
-        case Level::info:
-            return "INFO";
-        case Level::warn:
-            return "WARN";
-        case Level::error:
-            return "ERROR";
-    }
-    return "?";
-}
+// How each format spells a level: upper case for people, lower case for log collectors.
+struct LevelName {
+    const char* text;
+    const char* json;
+};
 
-const char* json_level_name(Level level) {
+LevelName level_name(Level level) {
     switch (level) {
         case Level::debug:
-            return "debug";
+            return {"DEBUG", "debug"};
         case Level::info:
-            return "info";
+            return {"INFO", "info"};
         case Level::warn:
-            return "warn";
+            return {"WARN", "warn"};
         case Level::error:
-            return "error";
+            return {"ERROR", "error"};
     }
-    return "?";
+    return {"?", "?"};
 }
 
 std::string utc_now() {
@@ -81,14 +73,14 @@ void set_format(Format format) { g_format = format; }
 std::string format_line(Format format, std::string_view ts, std::string_view program, Level level,
                         std::string_view message) {
     if (format == Format::text)
-        return std::string(ts) + " " + std::string(program) + " " + level_name(level) + " " +
+        return std::string(ts) + " " + std::string(program) + " " + level_name(level).text + " " +
                std::string(message);
     std::string out = "{\"ts\":";
     append_json_string(out, ts);
     out += ",\"program\":";
     append_json_string(out, program);
     out += ",\"level\":\"";
-    out += json_level_name(level);
+    out += level_name(level).json;
     out += "\",\"msg\":";
     append_json_string(out, message);
     out += '}';
