@@ -103,7 +103,8 @@ private:
         return total;
     }
 
-    // Once per progress interval: a failure only costs this refresh, applying goes on.
+    // Once per progress interval. Kafka not answering only costs this refresh; the stored
+    // offsets are read with the retries every destination read has.
     std::optional<std::map<std::int32_t, std::int64_t>> lag() {
         try {
             return partition_lag(source_.watermarks(kMetadataTimeout), load_offsets());
