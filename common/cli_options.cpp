@@ -1,6 +1,5 @@
 #include "common/cli_options.hpp"
 
-#include <iostream>
 #include <pqxx/pqxx>
 
 #include "common/config_file.hpp"
@@ -15,6 +14,13 @@ void add_config_option(CLI::App& app) {
                    "Read flags from this TOML/INI file (key = value per flag; a [program] "
                    "section applies to that program only)");
     app.set_version_flag("--version", PGTRAIL_VERSION);
+    app.add_option_function<std::string>(
+           "--log-format",
+           [](const std::string& format) {
+               log::set_format(format == "json" ? log::Format::json : log::Format::text);
+           },
+           "Log lines as text (default) or json (one object per line)")
+        ->check(CLI::IsMember({"text", "json"}));
 }
 
 void add_source_option(CLI::App& app, std::string& conninfo) {
@@ -48,6 +54,20 @@ void add_retry_option(CLI::App& app, RetrySettings& retry) {
         ->capture_default_str();
 }
 
+void add_monitoring_options(CLI::App& app, MonitoringSettings& monitoring) {
+    app.add_option("--log-interval", monitoring.log_interval_seconds,
+                   "Seconds between progress lines (throughput, lag)")
+        ->check(CLI::Range(1, 24 * 3600))
+        ->capture_default_str();
+    app.add_option("--metrics-port", monitoring.metrics_port,
+                   "Serve Prometheus metrics on this port at /metrics (0: off)")
+        ->check(CLI::Range(0, 65535))
+        ->capture_default_str();
+    app.add_option("--metrics-address", monitoring.metrics_address,
+                   "Address the metrics endpoint listens on")
+        ->capture_default_str();
+}
+
 std::string one_line(std::string_view message) {
     std::string out;
     for (char c : message) {
@@ -69,17 +89,17 @@ int run_program(std::string_view name, CLI::App& app, int argc, char** argv,
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);
-        std::cerr << name << ": " << one_line(e.what()) << " (see --help)\n";
+        log::write_final_error(one_line(e.what()) + " (see --help)");
         return kExitUsage;
     }
     for (int i = 1; i < argc; ++i) hide_password_in_place(argv[i]);
     try {
         return body();
     } catch (const UsageError& e) {
-        std::cerr << name << ": " << one_line(e.what()) << "\n";
+        log::write_final_error(one_line(e.what()));
         return kExitUsage;
     } catch (const std::exception& e) {
-        std::cerr << name << ": " << one_line(e.what()) << "\n";
+        log::write_final_error(one_line(e.what()));
         return kExitFailure;
     }
 }

@@ -25,11 +25,22 @@ struct RetrySettings {
     std::chrono::seconds budget() const { return std::chrono::seconds(retry_for_seconds); }
 };
 
+// How a long-running program reports: a progress line every interval and, when a port is
+// given, a Prometheus /metrics endpoint.
+struct MonitoringSettings {
+    int log_interval_seconds = 10;
+    int metrics_port = 0;  // 0: no endpoint
+    std::string metrics_address = "0.0.0.0";
+    std::chrono::seconds log_interval() const { return std::chrono::seconds(log_interval_seconds); }
+};
+
+// --config, --log-format and --version: every program has them.
 void add_config_option(CLI::App& app);
 void add_source_option(CLI::App& app, std::string& conninfo);
 void add_dest_option(CLI::App& app, std::string& conninfo);
 void add_kafka_options(CLI::App& app, KafkaSettings& kafka);
 void add_retry_option(CLI::App& app, RetrySettings& retry);
+void add_monitoring_options(CLI::App& app, MonitoringSettings& monitoring);
 
 // Parses the command line and runs `body`, turning every error into design.md's exit codes
 // with a one-line reason on stderr. The only place a program decides its exit code.

@@ -69,7 +69,8 @@ std::size_t ApplyLane::commit(const DecodedBatch& batch, const Messages& message
             applier_.apply(tx, batch.changes, tables);
         } catch (const std::exception& e) {
             if (!is_data_error(e)) throw;
-            log::warn("batch rejected (", one_line(e.what()), "); isolating the bad changes");
+            log::warn("the destination rejected a batch (", one_line(e.what()),
+                      "); applying it change by change, rejected changes become dead letters");
             isolate = true;
         }
         if (!isolate) {

@@ -10,6 +10,7 @@
 #include "common/shutdown.hpp"
 #include "consumer/apply_lane.hpp"
 #include "consumer/batch_reducer.hpp"
+#include "consumer/consumer_monitor.hpp"
 #include "consumer/envelope_decoder.hpp"
 #include "consumer/kafka_source.hpp"
 
@@ -18,11 +19,11 @@ namespace {
 
 constexpr std::chrono::milliseconds kIdleWait{200};
 constexpr std::chrono::milliseconds kMetadataTimeout{5000};
-constexpr std::chrono::seconds kProgressEvery{5};
 
-// What a batch amounted to, for the progress log.
+// What a batch amounted to, for the progress log and metrics.
 struct BatchOutcome {
     std::size_t messages = 0;
+    std::size_t changes = 0;
     std::size_t dead_letters = 0;
 };
 
@@ -30,6 +31,7 @@ class ConsumerLoop {
 public:
     explicit ConsumerLoop(const ConsumerOptions& options)
         : options_(options),
+          monitor_(options.monitoring, options.drain),
           offsets_(options.group, options.kafka.topic),
           dead_letters_(options.kafka, options.kafka.topic),
           source_(options.kafka, options.group, [this] { return load_offsets(); }) {
@@ -40,24 +42,24 @@ public:
     int run() {
         connection();
         const auto targets = wait_for_watermarks();
+        if (options_.drain) monitor_.drain_started(total_lag(targets));
         source_.subscribe();
-        std::size_t applied = 0, dead = 0, since_log = 0;
-        auto last_log = std::chrono::steady_clock::now();
+        std::size_t applied = 0, dead = 0;
         while (!shutdown_requested()) {
+            monitor_.tick([this] { return lag(); });
             if (options_.drain && drained(targets)) break;
             Messages messages = collect();
             if (messages.empty()) continue;
+            const auto started = std::chrono::steady_clock::now();
             const BatchOutcome batch = apply_when_schema_fits(messages);
+            monitor_.batch_applied(static_cast<std::int64_t>(batch.messages),
+                                   static_cast<std::int64_t>(batch.changes),
+                                   static_cast<std::int64_t>(batch.dead_letters),
+                                   std::chrono::steady_clock::now() - started);
             applied += batch.messages;
             dead += batch.dead_letters;
-            since_log += batch.messages;
-            if (std::chrono::steady_clock::now() - last_log >= kProgressEvery) {
-                log::info("applied ", since_log, " messages (", applied, " in total, ", dead,
-                          " dead letters)");
-                since_log = 0;
-                last_log = std::chrono::steady_clock::now();
-            }
         }
+        monitor_.finish([this] { return lag(); });
         log::info("stopped; applied ", applied, " messages, ", dead, " dead letters");
         return kExitOk;
     }
@@ -80,7 +82,10 @@ private:
             } catch (const std::exception& e) {
                 if (!is_transient(e)) throw;
                 conn_.reset();
-                if (!backoff.wait()) throw RuntimeFailure(one_line(e.what()));
+                if (!backoff.wait())
+                    throw RuntimeFailure(log::cat(
+                        "cannot read the stored offsets (cdc.consumer_offsets) after retrying ",
+                        options_.retry.retry_for_seconds, " s: ", one_line(e.what())));
             }
         }
     }
@@ -89,6 +94,24 @@ private:
         return retry_transient(options_.retry.budget(),
                                "reach Kafka brokers " + options_.kafka.brokers,
                                [&] { return source_.watermarks(kMetadataTimeout); });
+    }
+
+    std::int64_t total_lag(const std::map<std::int32_t, Watermarks>& marks) {
+        std::int64_t total = 0;
+        for (const auto& [partition, messages] : partition_lag(marks, load_offsets()))
+            total += messages;
+        return total;
+    }
+
+    // Once per progress interval. Kafka not answering only costs this refresh; the stored
+    // offsets are read with the retries every destination read has.
+    std::optional<std::map<std::int32_t, std::int64_t>> lag() {
+        try {
+            return partition_lag(source_.watermarks(kMetadataTimeout), load_offsets());
+        } catch (const TransientError& e) {
+            log::warn("cannot read the lag: ", e.what(), "; lag not updated this interval");
+            return std::nullopt;
+        }
     }
 
     bool drained(const std::map<std::int32_t, Watermarks>& targets) {
@@ -184,6 +207,8 @@ private:
     // next batch starts only when every lane has committed, so a partition's changes stay
     // in order.
     BatchOutcome apply(DecodedBatch batch, const Messages& messages) {
+        const std::size_t decoded_changes = batch.changes.size();
+        const std::size_t undecodable = batch.dead_letters.size();
         std::vector<DecodedBatch> shares = split_by_partition(std::move(batch), lanes_.size());
         for (auto& share : shares) share.changes = reduce_batch(std::move(share.changes));
         std::vector<std::future<std::size_t>> running;
@@ -194,7 +219,7 @@ private:
                                                     dead_letters_);
             }));
         }
-        BatchOutcome outcome{messages.size(), 0};
+        BatchOutcome outcome{messages.size(), 0, 0};
         std::exception_ptr failure;
         for (auto& lane : running) {
             try {
@@ -204,10 +229,14 @@ private:
             }
         }
         if (failure) std::rethrow_exception(failure);
+        // Rejected by PostgreSQL: dead letters beyond those the decoder found.
+        const std::size_t rejected = outcome.dead_letters - undecodable;
+        outcome.changes = decoded_changes - rejected;
         return outcome;
     }
 
     const ConsumerOptions& options_;
+    ConsumerMonitor monitor_;  // first: a taken metrics port ends the program before any work
     std::unique_ptr<pqxx::connection> conn_;  // catalog and offset reads
     OffsetStore offsets_;
     DeadLetterSink dead_letters_;

@@ -10,6 +10,7 @@ struct ConsumerOptions {
     std::string dest;
     KafkaSettings kafka;
     RetrySettings retry;
+    MonitoringSettings monitoring;
     std::string group = "pgtrail";
     int batch_size = 10000;
     int apply_connections = 2;

@@ -134,8 +134,12 @@ std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds ti
             throw RuntimeFailure(lost_messages(*message));
         default:
             if (message->err() == RdKafka::ERR__FATAL)
-                throw RuntimeFailure("Kafka consumer: " + message->errstr());
-            log::warn("Kafka consumer: ", message->errstr());
+                throw RuntimeFailure("Kafka consumer failed fatally on " + topic_ + ": " +
+                                     message->errstr() +
+                                     "; offsets are stored with the changes, a restart resumes "
+                                     "where it stopped");
+            log::warn("Kafka consumer on ", topic_, ": ", message->errstr(),
+                      "; librdkafka retries by itself, consuming goes on");
             return nullptr;
     }
 }

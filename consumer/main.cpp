@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     add_dest_option(app, options.dest);
     add_kafka_options(app, options.kafka);
     add_retry_option(app, options.retry);
+    add_monitoring_options(app, options.monitoring);
     app.add_option("--group", options.group, "Kafka consumer group")->capture_default_str();
     app.add_option("--batch-size", options.batch_size, "Most messages applied per transaction")
         ->check(CLI::Range(1, 1000000))

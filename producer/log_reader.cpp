@@ -32,6 +32,13 @@ ORDER BY seq
 LIMIT $4
 )sql";
 
+constexpr const char* kCountBatch = R"sql(
+SELECT count(*)
+FROM cdc.log
+WHERE pg_visible_in_snapshot(txid, $1::pg_snapshot)
+  AND ($2::pg_snapshot IS NULL OR NOT pg_visible_in_snapshot(txid, $2::pg_snapshot))
+)sql";
+
 constexpr const char* kStorePosition =
     "UPDATE cdc.producer_position SET snapshot = $1::pg_snapshot, updated_at = now()";
 
@@ -85,6 +92,11 @@ pqxx::result SnapshotBatch::next_page(int limit) {
         rows_read_ += static_cast<std::int64_t>(page.size());
     }
     return page;
+}
+
+std::int64_t SnapshotBatch::count_rows() {
+    const std::optional<std::string> previous = previous_;
+    return tx_.exec_params1(kCountBatch, current_, previous)[0].as<std::int64_t>();
 }
 
 void SnapshotBatch::commit_published() {

@@ -27,6 +27,9 @@ public:
     // stays bounded however large the batch is). Empty when the batch is exhausted.
     pqxx::result next_page(int limit);
 
+    // How many rows the whole batch holds: one count, for a drain's progress.
+    std::int64_t count_rows();
+
     // Call only after Kafka confirmed every record of the batch.
     void commit_published();
 

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     add_source_option(app, options.source);
     add_kafka_options(app, options.kafka);
     add_retry_option(app, options.retry);
+    add_monitoring_options(app, options.monitoring);
     app.add_option("--batch-size", options.page_size, "Log rows read per page")
         ->check(CLI::Range(1, 1000000))
         ->capture_default_str();

@@ -1,5 +1,6 @@
 #include "producer/producer_loop.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -13,6 +14,7 @@
 #include "producer/kafka_publisher.hpp"
 #include "producer/leader_lock.hpp"
 #include "producer/log_reader.hpp"
+#include "producer/producer_monitor.hpp"
 
 namespace pgtrail {
 namespace {
@@ -28,10 +30,14 @@ std::int64_t now_ms() {
 }
 
 // Publishes one snapshot batch and records it. Returns the number of log rows published.
-std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, int page_size) {
+std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, int page_size,
+                           bool drain, ProducerMonitor& monitor) {
     SnapshotBatch batch(conn);
+    if (drain) monitor.drain_started(batch.count_rows());
     EnvelopeEncoder encoder(batch.source_db());
     std::vector<KafkaRecord> records;
+    std::int64_t messages = 0;
+    const auto started = std::chrono::steady_clock::now();
     for (;;) {
         const pqxx::result page = batch.next_page(page_size);
         if (page.empty()) break;
@@ -47,16 +53,21 @@ std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, in
             records.clear();
             encoder.encode(change, table->second, processed_ms, records);
             for (const auto& record : records) publisher.send(record.key, record.value);
+            messages += static_cast<std::int64_t>(records.size());
         }
+        monitor.rows_sent(static_cast<std::int64_t>(page.size()));
     }
     publisher.confirm_all();
+    const auto publishing = std::chrono::steady_clock::now() - started;
     batch.commit_published();
+    monitor.batch_confirmed(batch.rows_read(), messages, publishing);
     return batch.rows_read();
 }
 
 }  // namespace
 
 int run_producer(const ProducerOptions& options) {
+    ProducerMonitor monitor(options.monitoring, options.drain);
     auto publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic);
     retry_transient(options.retry.budget(), "reach Kafka brokers " + options.kafka.brokers,
                     [&] { publisher->check_topic(kMetadataTimeout); });
@@ -72,14 +83,15 @@ int run_producer(const ProducerOptions& options) {
                 require_capture_installed(*conn);
                 if (!acquire_leader_lock(*conn)) break;
             }
-            const std::int64_t published = publish_batch(*conn, *publisher, options.page_size);
+            monitor.tick(*conn);
+            const std::int64_t published =
+                publish_batch(*conn, *publisher, options.page_size, options.drain, monitor);
             if (backoff.in_outage()) log::info("publishing again");
             backoff.reset();
             published_total += published;
-            if (published > 0)
-                log::info("published ", published, " changes (", published_total, " in total)");
             if (options.drain) break;
-            if (published == 0) probe.wait(*conn, kIdleBatchEvery);
+            if (published == 0)
+                probe.wait(*conn, std::min(kIdleBatchEvery, monitor.until_next_line()));
         } catch (const std::exception& e) {
             if (!is_transient(e)) throw;
             if (shutdown_requested()) {
@@ -88,7 +100,8 @@ int run_producer(const ProducerOptions& options) {
                           "next start");
                 break;
             }
-            log::warn(one_line(e.what()), "; position not advanced, retrying");
+            log::warn("batch not published: ", one_line(e.what()),
+                      "; position not advanced, retrying");
             conn.reset();
             if (publisher->failed_fatally()) {
                 log::warn("Kafka producer failed fatally; starting a new one");
@@ -99,6 +112,7 @@ int run_producer(const ProducerOptions& options) {
                                               " s of retries: ", one_line(e.what())));
         }
     }
+    monitor.finish();
     log::info("stopped; published ", published_total, " changes");
     return kExitOk;
 }

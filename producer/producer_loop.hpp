@@ -10,6 +10,7 @@ struct ProducerOptions {
     std::string source;
     KafkaSettings kafka;
     RetrySettings retry;
+    MonitoringSettings monitoring;
     int page_size = 10000;
     int poll_interval_ms = 10;
     bool drain = false;

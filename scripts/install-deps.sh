@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 packages=(
     build-essential cmake pkg-config
-    libpqxx-dev librdkafka-dev libcli11-dev doctest-dev
+    libpqxx-dev librdkafka-dev libcli11-dev doctest-dev libcpp-httplib-dev
     postgresql postgresql-client
     kafkacat clang-format
     jq gnuplot-nox rapidjson-dev
