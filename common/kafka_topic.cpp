@@ -27,4 +27,23 @@ std::vector<std::int32_t> topic_partitions(RdKafka::Handle& client, const std::s
     return partitions;
 }
 
+std::map<std::int32_t, Watermarks> topic_watermarks(RdKafka::Handle& client,
+                                                    const std::string& topic,
+                                                    std::chrono::milliseconds timeout) {
+    const std::vector<std::int32_t> partitions = topic_partitions(client, topic, timeout);
+    if (partitions.empty())
+        throw UsageError("Kafka topic " + topic + " does not exist: run db_setup first");
+    std::map<std::int32_t, Watermarks> result;
+    for (const std::int32_t partition : partitions) {
+        Watermarks marks;
+        const RdKafka::ErrorCode err = client.query_watermark_offsets(
+            topic, partition, &marks.low, &marks.high, static_cast<int>(timeout.count()));
+        if (err != RdKafka::ERR_NO_ERROR)
+            throw TransientError("Kafka watermarks of " + topic + " partition " +
+                                 std::to_string(partition) + ": " + RdKafka::err2str(err));
+        result[partition] = marks;
+    }
+    return result;
+}
+
 }  // namespace pgtrail

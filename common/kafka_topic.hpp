@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,5 +14,16 @@ namespace pgtrail {
 // exist. Throws TransientError when no broker answers within `timeout`.
 std::vector<std::int32_t> topic_partitions(RdKafka::Handle& client, const std::string& topic,
                                            std::chrono::milliseconds timeout);
+
+struct Watermarks {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+};
+
+// Every partition's low and high watermark. Throws UsageError when the topic does not exist
+// and TransientError when the brokers do not answer within `timeout`.
+std::map<std::int32_t, Watermarks> topic_watermarks(RdKafka::Handle& client,
+                                                    const std::string& topic,
+                                                    std::chrono::milliseconds timeout);
 
 }  // namespace pgtrail

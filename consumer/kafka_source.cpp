@@ -97,20 +97,7 @@ KafkaSource::KafkaSource(const KafkaSettings& settings, const std::string& group
 KafkaSource::~KafkaSource() { consumer_->close(); }
 
 std::map<std::int32_t, Watermarks> KafkaSource::watermarks(std::chrono::milliseconds timeout) {
-    const std::vector<std::int32_t> partitions = topic_partitions(*consumer_, topic_, timeout);
-    if (partitions.empty())
-        throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
-    std::map<std::int32_t, Watermarks> result;
-    for (const std::int32_t partition : partitions) {
-        Watermarks marks;
-        const RdKafka::ErrorCode err = consumer_->query_watermark_offsets(
-            topic_, partition, &marks.low, &marks.high, static_cast<int>(timeout.count()));
-        if (err != RdKafka::ERR_NO_ERROR)
-            throw TransientError("Kafka watermarks of " + topic_ + " partition " +
-                                 std::to_string(partition) + ": " + RdKafka::err2str(err));
-        result[partition] = marks;
-    }
-    return result;
+    return topic_watermarks(*consumer_, topic_, timeout);
 }
 
 void KafkaSource::subscribe() {

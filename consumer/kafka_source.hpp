@@ -9,14 +9,10 @@
 #include <string>
 
 #include "common/cli_options.hpp"
+#include "common/kafka_topic.hpp"
 #include "consumer/offset_store.hpp"
 
 namespace pgtrail {
-
-struct Watermarks {
-    std::int64_t low = 0;
-    std::int64_t high = 0;
-};
 
 // A Kafka group consumer whose positions come from the destination, not from Kafka: on
 // every assignment it asks `load_offsets` where to start each partition. Offsets are never

@@ -44,31 +44,13 @@ std::string newest_applied_sql(const TableInfo& table) {
            table.name.quoted();
 }
 
-struct Watermarks {
-    std::int64_t low = 0;
-    std::int64_t high = 0;
-};
-
-std::map<std::int32_t, Watermarks> topic_watermarks(const KafkaSettings& kafka,
-                                                    std::chrono::milliseconds timeout) {
+std::map<std::int32_t, Watermarks> watermarks_of(const KafkaSettings& kafka,
+                                                 std::chrono::milliseconds timeout) {
     auto conf = make_kafka_conf(kafka, {});
     std::string error;
     std::unique_ptr<RdKafka::Producer> client(RdKafka::Producer::create(conf.get(), error));
     if (!client) throw UsageError("cannot create Kafka client: " + error);
-    const std::vector<std::int32_t> partitions = topic_partitions(*client, kafka.topic, timeout);
-    if (partitions.empty())
-        throw UsageError("Kafka topic " + kafka.topic + " does not exist: run db_setup first");
-    std::map<std::int32_t, Watermarks> result;
-    for (const std::int32_t partition : partitions) {
-        Watermarks marks;
-        const RdKafka::ErrorCode err = client->query_watermark_offsets(
-            kafka.topic, partition, &marks.low, &marks.high, static_cast<int>(timeout.count()));
-        if (err != RdKafka::ERR_NO_ERROR)
-            throw TransientError("Kafka watermarks of " + kafka.topic + " partition " +
-                                 std::to_string(partition) + ": " + RdKafka::err2str(err));
-        result[partition] = marks;
-    }
-    return result;
+    return topic_watermarks(*client, kafka.topic, timeout);
 }
 
 void print_producer(std::ostream& out, pqxx::connection& source) {
@@ -92,7 +74,7 @@ void print_consumer(std::ostream& out, pqxx::transaction_base& dest, const Statu
         return;
     }
     std::int64_t total = 0;
-    for (const auto& [partition, marks] : topic_watermarks(request.kafka, request.kafka_timeout)) {
+    for (const auto& [partition, marks] : watermarks_of(request.kafka, request.kafka_timeout)) {
         const auto stored = committed.find(partition);
         const std::int64_t next = stored == committed.end() ? marks.low : stored->second;
         const std::int64_t lag = marks.high - next;
