@@ -12,6 +12,7 @@
 #include "consumer/batch_reducer.hpp"
 #include "consumer/envelope_decoder.hpp"
 #include "consumer/kafka_source.hpp"
+#include "consumer/tombstone_pruner.hpp"
 
 namespace pgtrail {
 namespace {
@@ -32,7 +33,8 @@ public:
         : options_(options),
           offsets_(options.group, options.kafka.topic),
           dead_letters_(options.kafka, options.kafka.topic),
-          source_(options.kafka, options.group, [this] { return load_offsets(); }) {
+          source_(options.kafka, options.group, [this] { return load_offsets(); }),
+          tombstones_(options.tombstone_retention) {
         for (int i = 0; i < options.apply_connections; ++i)
             lanes_.push_back(std::make_unique<ApplyLane>(options.dest, options.retry));
     }
@@ -45,6 +47,7 @@ public:
         auto last_log = std::chrono::steady_clock::now();
         while (!shutdown_requested()) {
             if (options_.drain && drained(targets)) break;
+            if (!tombstones_.prune_when_due(connection())) conn_.reset();
             Messages messages = collect();
             if (messages.empty()) continue;
             const BatchOutcome batch = apply_when_schema_fits(messages);
@@ -212,6 +215,7 @@ private:
     OffsetStore offsets_;
     DeadLetterSink dead_letters_;
     KafkaSource source_;
+    TombstonePruner tombstones_;
     std::map<TableName, TableInfo> tables_;
     std::vector<std::unique_ptr<ApplyLane>> lanes_;
 };

@@ -12,6 +12,7 @@
 #include "producer/envelope_encoder.hpp"
 #include "producer/kafka_publisher.hpp"
 #include "producer/leader_lock.hpp"
+#include "producer/log_pruner.hpp"
 #include "producer/log_reader.hpp"
 
 namespace pgtrail {
@@ -63,6 +64,7 @@ int run_producer(const ProducerOptions& options) {
 
     std::unique_ptr<pqxx::connection> conn;
     const ChangeProbe probe(std::chrono::milliseconds(options.poll_interval_ms));
+    LogPruner pruner;
     Backoff backoff(options.retry.budget());
     std::int64_t published_total = 0;
     while (!shutdown_requested()) {
@@ -78,6 +80,7 @@ int run_producer(const ProducerOptions& options) {
             published_total += published;
             if (published > 0)
                 log::info("published ", published, " changes (", published_total, " in total)");
+            pruner.prune(*conn, published);
             if (options.drain) break;
             if (published == 0) probe.wait(*conn, kIdleBatchEvery);
         } catch (const std::exception& e) {
