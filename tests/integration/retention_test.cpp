@@ -167,6 +167,28 @@ TEST_CASE("with the default retention of 7 days only tombstones older than that 
     CHECK(consumer.stop() == 0);
 }
 
+TEST_CASE("a destination set up before tombstone retention: the consumer asks for db_setup") {
+    TestEnv env;
+    INFO(env.logs());
+    capture_table(env, kCreateItems, kItems);
+    exec(env.dest_url(), "ALTER TABLE cdc.tombstones DROP COLUMN written_at");
+    Program refused = env.consumer();
+    CHECK(refused.wait(60s) == 2);
+    CHECK(refused.err().find("run db_setup again") != std::string::npos);
+
+    const auto setup = env.setup({"--table", kItems});
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    Program producer = env.producer();
+    Program consumer = env.consumer();
+    exec(env.source_url(),
+         "INSERT INTO items (id) VALUES (1), (2); DELETE FROM items WHERE id = 1");
+    const auto gap = wait_until_replicated(env, kItems);
+    REQUIRE_MESSAGE(gap.empty(), gap);
+    CHECK(tombstones(env) == 1);
+    CHECK(producer.stop() == 0);
+    CHECK(consumer.stop() == 0);
+}
+
 TEST_CASE("a bad --tombstone-retention is a usage error") {
     TestEnv env;
     for (const char* bad : {"soon", "0", "-1d", "7w"}) {
