@@ -124,7 +124,8 @@ TEST_CASE("with --tombstone-retention 1s a tombstone disappears and replication 
     REQUIRE_MESSAGE(gap.empty(), gap);
     REQUIRE_MESSAGE(eventually([&] { return tombstones(env) == 0; }), tombstones(env)
                                                                           << " tombstones remain");
-    CHECK(consumer.logged("pruned 2 tombstones"));
+    // The two deletes may reach different apply transactions, hence prunes.
+    CHECK(consumer.logged("tombstones older than the retention"));
 
     // The keys are free again: new rows with them, changed and deleted, replicate.
     exec(env.source_url(), "INSERT INTO items (id, v) VALUES (1, 10), (2, 20)");
