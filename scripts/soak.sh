@@ -42,6 +42,7 @@ retention=${SOAK_TOMBSTONE_RETENTION:-5m}
 sample_s=${SOAK_SAMPLE_S:-30}
 
 stamp=$(date -u +%Y%m%d-%H%M%S)
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!bench' ':!README.md' || echo "+uncommitted")
 run_dir=$repo/run/soak-$stamp
 mkdir -p "$run_dir"
 out=${SOAK_OUT:-$repo/bench/results/soak-$(date -u +%Y%m%d).txt}
@@ -176,8 +177,10 @@ check_alive() {
 printf 'elapsed_s\tlog_rows\tlog_bytes\ttombstone_rows\ttombstone_bytes\tlag_s\n' >"$samples"
 start=$SECONDS
 sample 0 "$samples"
-while alive "$pgbench_pid"; do
+while :; do
     sleep "$sample_s"
+    # A sample after pgbench ended would measure the quiet since as lag.
+    alive "$pgbench_pid" || break
     check_alive
     sample $((SECONDS - start)) "$samples"
     say "$(tail -n 1 "$samples" | awk -F'\t' '{ printf "%ss: log %s rows %.1f MB, tombstones %s rows %.1f MB, lag %s s", $1, $2, $3 / 1048576, $4, $5 / 1048576, $6 }')"
@@ -208,7 +211,7 @@ done
 # ---------------------------------------------------------------------------- summary
 
 {
-    echo "pgtrail soak $(date -u +%Y-%m-%dT%H:%MZ) at commit $(git rev-parse --short HEAD)"
+    echo "pgtrail soak $(date -u +%Y-%m-%dT%H:%MZ) at commit $commit"
     echo "host: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo) RAM," \
         "PostgreSQL $("$pg_bin/postgres" --version | awk '{ print $3 }'), dev broker, everything on one box"
     echo "workload: pgbench -R $rate -c 4 for $minutes min, one change per transaction (50% insert," \
