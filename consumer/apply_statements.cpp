@@ -78,7 +78,8 @@ std::string remove_sql(const TableInfo& table, const std::string& target) {
            "INSERT INTO cdc.tombstones (schema_name, table_name, pk, _cdc_ts, _cdc_seq)\n"
            "SELECT $2, $3, x._pk, x._ts, x._seq FROM doomed x\n"
            "ON CONFLICT (schema_name, table_name, pk) DO UPDATE\n"
-           "SET _cdc_ts = EXCLUDED._cdc_ts, _cdc_seq = EXCLUDED._cdc_seq\n"
+           "SET _cdc_ts = EXCLUDED._cdc_ts, _cdc_seq = EXCLUDED._cdc_seq, "
+           "written_at = EXCLUDED.written_at\n"
            "WHERE (cdc.tombstones._cdc_ts, cdc.tombstones._cdc_seq) < "
            "(EXCLUDED._cdc_ts, EXCLUDED._cdc_seq)";
 }

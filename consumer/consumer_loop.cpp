@@ -13,6 +13,7 @@
 #include "consumer/consumer_monitor.hpp"
 #include "consumer/envelope_decoder.hpp"
 #include "consumer/kafka_source.hpp"
+#include "consumer/tombstone_pruner.hpp"
 
 namespace pgtrail {
 namespace {
@@ -34,7 +35,8 @@ public:
           monitor_(options.monitoring, options.drain),
           offsets_(options.group, options.kafka.topic),
           dead_letters_(options.kafka, options.kafka.topic),
-          source_(options.kafka, options.group, [this] { return load_offsets(); }) {
+          source_(options.kafka, options.group, [this] { return load_offsets(); }),
+          tombstones_(options.tombstone_retention) {
         for (int i = 0; i < options.apply_connections; ++i)
             lanes_.push_back(std::make_unique<ApplyLane>(options.dest, options.retry));
     }
@@ -48,6 +50,7 @@ public:
         while (!shutdown_requested()) {
             monitor_.tick([this] { return lag(); });
             if (options_.drain && drained(targets)) break;
+            if (!tombstones_.prune_when_due(connection())) conn_.reset();
             Messages messages = collect();
             if (messages.empty()) continue;
             const auto started = std::chrono::steady_clock::now();
@@ -241,6 +244,7 @@ private:
     OffsetStore offsets_;
     DeadLetterSink dead_letters_;
     KafkaSource source_;
+    TombstonePruner tombstones_;
     std::map<TableName, TableInfo> tables_;
     std::vector<std::unique_ptr<ApplyLane>> lanes_;
 };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "common/cli_options.hpp"
@@ -15,6 +16,7 @@ struct ConsumerOptions {
     int batch_size = 10000;
     int apply_connections = 2;
     bool drain = false;
+    std::chrono::seconds tombstone_retention{7 * 24 * 3600};
 };
 
 // Applies the topic's changes to the destination until shutdown (or, with drain, until

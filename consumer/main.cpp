@@ -1,4 +1,5 @@
 #include "common/cli_options.hpp"
+#include "common/duration_option.hpp"
 #include "common/shutdown.hpp"
 #include "consumer/consumer_loop.hpp"
 
@@ -19,6 +20,9 @@ int main(int argc, char** argv) {
                    "Destination connections applying in parallel, each a share of the partitions")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
+    add_duration_option(app, "--tombstone-retention", options.tombstone_retention,
+                        "Delete tombstones older than this (7d, 12h, 30m, 90s, seconds); keep "
+                        "it above the topic's retention");
     app.add_flag("--drain", options.drain,
                  "Apply everything up to the high watermarks seen at start, then exit 0");
     return run_program("consumer", app, argc, argv, [&] {

@@ -20,8 +20,8 @@ constexpr const char* kCapturedTables =
     "SELECT relid, schema_name, table_name, pk_columns FROM cdc.captured_tables";
 
 // Visible in the current snapshot and not in the stored position. The seq primary key
-// serves the keyset paging; the log holds little more than unpublished rows because
-// published ones are pruned.
+// serves the keyset paging; the log holds little more than unpublished rows because the
+// producer prunes published ones after every batch (log_pruner.hpp).
 constexpr const char* kReadPage = R"sql(
 SELECT seq, txid::text, (extract(epoch FROM ts) * 1000000)::bigint, relid, op, before, after
 FROM cdc.log
@@ -41,12 +41,6 @@ WHERE pg_visible_in_snapshot(txid, $1::pg_snapshot)
 
 constexpr const char* kStorePosition =
     "UPDATE cdc.producer_position SET snapshot = $1::pg_snapshot, updated_at = now()";
-
-// Every row visible in the new position has been published (in this batch or before).
-constexpr const char* kPrunePublished = R"sql(
-DELETE FROM cdc.log
-WHERE seq BETWEEN $1 AND $2 AND pg_visible_in_snapshot(txid, $3::pg_snapshot)
-)sql";
 
 constexpr const char* kCaptureInstalled =
     "SELECT to_regclass('cdc.log') IS NOT NULL AND to_regclass('cdc.producer_position') IS NOT "
@@ -87,7 +81,6 @@ pqxx::result SnapshotBatch::next_page(int limit) {
     const std::optional<std::string> previous = previous_;
     pqxx::result page = tx_.exec_params(kReadPage, last_seq_, current_, previous, limit);
     if (!page.empty()) {
-        if (rows_read_ == 0) first_seq_ = page.front()[0].as<std::int64_t>();
         last_seq_ = page.back()[0].as<std::int64_t>();
         rows_read_ += static_cast<std::int64_t>(page.size());
     }
@@ -100,10 +93,7 @@ std::int64_t SnapshotBatch::count_rows() {
 }
 
 void SnapshotBatch::commit_published() {
-    if (rows_read_ > 0) {
-        tx_.exec_params0(kStorePosition, current_);
-        tx_.exec_params0(kPrunePublished, first_seq_, last_seq_, current_);
-    }
+    if (rows_read_ > 0) tx_.exec_params0(kStorePosition, current_);
     tx_.commit();
 }
 

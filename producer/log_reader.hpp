@@ -15,7 +15,8 @@ namespace pgtrail {
 // `seq > last_seq`, a transaction that took an early seq but committed late is not skipped:
 // it was invisible in the stored position, so it belongs to the first batch that sees it.
 // The batch lives in one REPEATABLE READ transaction; commit_published() stores the new
-// position and prunes the published rows in that same transaction.
+// position in it. Every row visible in a stored position is therefore published, which is
+// what LogPruner relies on to delete them afterwards in short transactions of their own.
 class SnapshotBatch {
 public:
     explicit SnapshotBatch(pqxx::connection& conn);
@@ -44,7 +45,6 @@ private:
     std::optional<std::string> previous_;
     std::map<std::uint32_t, CapturedTable> tables_;
     std::string source_db_;
-    std::int64_t first_seq_ = 0;
     std::int64_t last_seq_ = 0;
     std::int64_t rows_read_ = 0;
 };

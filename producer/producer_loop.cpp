@@ -13,6 +13,7 @@
 #include "producer/envelope_encoder.hpp"
 #include "producer/kafka_publisher.hpp"
 #include "producer/leader_lock.hpp"
+#include "producer/log_pruner.hpp"
 #include "producer/log_reader.hpp"
 #include "producer/producer_monitor.hpp"
 
@@ -74,6 +75,7 @@ int run_producer(const ProducerOptions& options) {
 
     std::unique_ptr<pqxx::connection> conn;
     const ChangeProbe probe(std::chrono::milliseconds(options.poll_interval_ms));
+    LogPruner pruner;
     Backoff backoff(options.retry.budget());
     std::int64_t published_total = 0;
     while (!shutdown_requested()) {
@@ -89,6 +91,7 @@ int run_producer(const ProducerOptions& options) {
             if (backoff.in_outage()) log::info("publishing again");
             backoff.reset();
             published_total += published;
+            pruner.prune(*conn, published);
             if (options.drain) break;
             if (published == 0)
                 probe.wait(*conn, std::min(kIdleBatchEvery, monitor.until_next_line()));

@@ -1,6 +1,7 @@
 #include "setup/capture_installer.hpp"
 
 #include <pqxx/pqxx>
+#include <set>
 
 #include "common/errors.hpp"
 #include "common/log.hpp"
@@ -45,6 +46,32 @@ WHERE (cdc.captured_tables.relid, cdc.captured_tables.pk_columns)
 constexpr const char* kRegistered =
     "SELECT schema_name, table_name FROM cdc.captured_tables ORDER BY schema_name, table_name";
 
+constexpr const char* kCaptureSchemaExists = "SELECT to_regnamespace('cdc') IS NOT NULL";
+
+// Every trigger running one of pgtrail's trigger functions, wherever it is, so a table
+// dropped from the registry by hand or renamed loses its trigger too.
+constexpr const char* kCaptureTriggers = R"sql(
+SELECT n.nspname, c.relname, t.tgname
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_proc p ON p.oid = t.tgfoid
+WHERE p.pronamespace = 'cdc'::regnamespace AND p.proname IN ('capture_row', 'refuse_truncate')
+ORDER BY 1, 2, 3
+)sql";
+
+// Rows whose transaction the stored position does not cover: not published yet (a NULL
+// position covers nothing). Published rows not pruned yet do not count.
+constexpr const char* kUnpublished = R"sql(
+SELECT count(*) FROM cdc.log
+WHERE NOT coalesce(pg_visible_in_snapshot(txid, (SELECT snapshot FROM cdc.producer_position)),
+                   false)
+)sql";
+
+// CASCADE: the schema's own objects depend on each other (the registry, the log's
+// identity sequence); pgtrail's triggers on user tables are gone by then.
+constexpr const char* kDropCaptureSchema = "DROP SCHEMA cdc CASCADE";
+
 std::vector<std::string> trigger_statements(const std::string& table) {
     return {
         "CREATE OR REPLACE TRIGGER pgtrail_capture AFTER INSERT OR UPDATE OR DELETE ON " + table +
@@ -86,6 +113,33 @@ void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) 
 }
 
 }  // namespace
+
+std::size_t uninstall_capture(pqxx::connection& source, bool force) {
+    pqxx::work tx(source, "uninstall capture");
+    if (!tx.exec1(kCaptureSchemaExists)[0].as<bool>()) {
+        log::info("capture is not installed on the source (no schema cdc); nothing to remove");
+        return 0;
+    }
+    // Dropping a trigger locks its table against writes and waits for the writers already
+    // in it, so once every trigger is gone no further change can reach the log and the
+    // count below is final.
+    std::set<std::string> tables;
+    for (const auto& row : tx.exec(kCaptureTriggers)) {
+        const std::string table =
+            quote_qualified(row[0].as<std::string>(), row[1].as<std::string>());
+        tx.exec0("DROP TRIGGER " + quote_ident(row[2].as<std::string>()) + " ON " + table);
+        tables.insert(table);
+    }
+    const auto unpublished = tx.exec1(kUnpublished)[0].as<std::int64_t>();
+    if (unpublished > 0 && !force)
+        throw UsageError(log::cat("cdc.log holds ", unpublished,
+                                  " changes the producer has not published; run producer "
+                                  "--drain first, or pass --force to discard them"));
+    if (unpublished > 0) log::warn("discarding ", unpublished, " unpublished changes (--force)");
+    tx.exec0(kDropCaptureSchema);
+    tx.commit();
+    return tables.size();
+}
 
 std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRequest& request) {
     pqxx::work tx(source, "install capture");

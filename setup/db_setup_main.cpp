@@ -18,9 +18,11 @@ int main(int argc, char** argv) {
     RetrySettings retry;
     CaptureRequest request;
     int partitions = 3;
+    bool uninstall = false;
+    bool force = false;
     CLI::App app{
         "pgtrail db_setup: installs capture on the source, prepares the destination and the "
-        "Kafka topic. Idempotent."};
+        "Kafka topic. Idempotent. With --uninstall, removes capture from the source instead."};
     add_config_option(app);
     add_source_option(app, source);
     add_dest_option(app, dest);
@@ -34,7 +36,27 @@ int main(int argc, char** argv) {
     app.add_flag("--demo", request.demo, "Create and capture the demo table public.employees");
     app.add_flag("--snapshot", request.snapshot,
                  "Also enqueue the rows the given tables already hold");
+    auto* uninstall_flag =
+        app.add_flag("--uninstall", uninstall,
+                     "Remove capture from the source: pgtrail's triggers and schema cdc. Refused "
+                     "while the log holds unpublished changes. The destination and the topics "
+                     "are left alone; needs only --source")
+            ->excludes("--table", "--demo", "--snapshot", "--partitions");
+    app.add_flag("--force", force, "With --uninstall: discard unpublished changes")
+        ->needs(uninstall_flag);
+    // Required for installing only; checked once --uninstall is known.
+    app.get_option("--dest")->required(false);
+    app.get_option("--brokers")->required(false);
     return run_program("db_setup", app, argc, argv, [&] {
+        if (uninstall) {
+            auto source_conn = connect_with_retry(source, "source", retry.budget());
+            const std::size_t tables = uninstall_capture(*source_conn, force);
+            log::info("capture removed from the source (", tables,
+                      " tables); the destination and the topics are unchanged");
+            return kExitOk;
+        }
+        if (dest.empty()) throw UsageError("--dest is required (or CDC_DEST_URL)");
+        if (kafka.brokers.empty()) throw UsageError("--brokers is required (or CDC_BROKERS)");
         const std::string reach = "reach Kafka brokers " + kafka.brokers;
         retry_transient(retry.budget(), reach,
                         [&] { ensure_topic(kafka, kafka.topic, partitions, kKafkaTimeout); });

@@ -23,6 +23,11 @@ CREATE TABLE IF NOT EXISTS cdc.tombstones (
     _cdc_seq    bigint NOT NULL,
     PRIMARY KEY (schema_name, table_name, pk)
 );
+-- When the consumer wrote (or last moved) the tombstone: the consumer prunes tombstones by
+-- this age (consumer/tombstone_pruner.hpp says why not by _cdc_ts). Tombstones from before
+-- the column existed count from the upgrade, which only keeps them longer.
+ALTER TABLE cdc.tombstones ADD COLUMN IF NOT EXISTS written_at timestamptz NOT NULL DEFAULT now();
+CREATE INDEX IF NOT EXISTS tombstones_written_at ON cdc.tombstones (written_at);
 
 -- Messages the consumer could not apply, with the reason; the good ones keep flowing.
 CREATE TABLE IF NOT EXISTS cdc.dead_letters (

@@ -17,6 +17,23 @@ CREATE TABLE IF NOT EXISTS cdc.log (
 );
 CREATE INDEX IF NOT EXISTS log_txid ON cdc.log (txid);
 
+-- cdc.log is a queue: every row is inserted once and deleted soon after (producer/
+-- log_pruner.cpp), so its live size stays near zero while its dead rows grow with the change
+-- rate. PostgreSQL's defaults vacuum a table once its dead rows exceed 20% of its estimated
+-- size, an estimate that is stale and large right after a big batch, so dead rows (and the
+-- index entries every page read of the producer walks past) could pile up for long. A fixed
+-- threshold vacuums after every few thousand pruned rows whatever the table's size, without
+-- throttling (vacuuming a small table is cheap), and analyzes at the same pace so the
+-- planner's picture of the table follows its churn. The producer's position row is updated
+-- once per batch; those updates are HOT and page pruning keeps that one-row table on a page.
+ALTER TABLE cdc.log SET (
+    autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 5000,
+    autovacuum_vacuum_cost_delay = 0,
+    autovacuum_analyze_scale_factor = 0,
+    autovacuum_analyze_threshold = 20000
+);
+
 -- Which tables are captured and their primary-key columns, so the trigger never has to
 -- look up the key: the producer derives it from the row.
 CREATE TABLE IF NOT EXISTS cdc.captured_tables (
@@ -64,7 +81,7 @@ DROP FUNCTION IF EXISTS cdc.notify_producer() CASCADE;
 CREATE OR REPLACE FUNCTION cdc.refuse_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 BEGIN
-    RAISE EXCEPTION 'pgtrail: TRUNCATE of captured table %.% is refused: it would not be replicated; use DELETE',
+    RAISE EXCEPTION 'pgtrail: TRUNCATE of captured table %.% is refused: it would not be replicated; use DELETE, or remove capture first (db_setup --uninstall)',
         TG_TABLE_SCHEMA, TG_TABLE_NAME
         USING ERRCODE = 'feature_not_supported';
 END
