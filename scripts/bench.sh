@@ -124,12 +124,8 @@ calc() { awk "BEGIN { printf \"%.6g\", $1 }"; }
 
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$run" "$3" >>"$metrics"; }
 
-# PostgreSQL refuses to run as root: the clusters belong to the postgres system user.
-as_pg() {
-    if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
-}
-
-pg_bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+# as_pg, pg_bin, port_busy, free_port, alive
+source "$repo/scripts/lib/local_clusters.sh"
 pgbench=$pg_bin/pgbench
 
 # psql on either cluster: q_src DB SQL / q_dst DB SQL print unaligned, tuples only.
@@ -142,17 +138,6 @@ q_src() { psql_on "$src_port" "$1" -c "$2"; }
 q_dst() { psql_on "$dst_port" "$1" -c "$2"; }
 # The poller must not take both cores from the pipeline it measures: no parallel workers.
 q_dst_poll() { PGOPTIONS='-c max_parallel_workers_per_gather=0' psql_on "$dst_port" "$1" -c "$2"; }
-
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-    local p=$1
-    while port_busy "$p"; do ((p += 2)); done
-    echo "$p"
-}
-
-# Alive and not a zombie. (bash reaps its exited children by itself, so their /proc entry
-# can vanish between the two tests.)
-alive() { [[ -r /proc/$1/stat ]] && [[ $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) =~ ^[^Z] ]]; }
 
 # CPU seconds (user + system) and peak RSS in MB of a running process.
 cpu_s() {

@@ -54,20 +54,11 @@ die() {
     exit 1
 }
 
-as_pg() {
-    if ((EUID == 0)); then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
-}
-pg_bin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+# as_pg, pg_bin, port_busy, free_port, alive
+source "$repo/scripts/lib/local_clusters.sh"
 psql_on() { # port sql
     psql -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U postgres -d soak -c "$2"
 }
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-    local p=$1
-    while port_busy "$p"; do ((p += 2)); done
-    echo "$p"
-}
-alive() { [[ -r /proc/$1/stat ]] && [[ $(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) =~ ^[^Z] ]]; }
 
 # ---------------------------------------------------------------------------- teardown
 
