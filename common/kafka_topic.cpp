@@ -1,5 +1,6 @@
 #include "common/kafka_topic.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include "common/errors.hpp"
@@ -44,6 +45,19 @@ std::map<std::int32_t, Watermarks> topic_watermarks(RdKafka::Handle& client,
         result[partition] = marks;
     }
     return result;
+}
+
+std::map<std::int32_t, std::int64_t> partition_lag(
+    const std::map<std::int32_t, Watermarks>& marks,
+    const std::map<std::int32_t, std::int64_t>& stored_next_offsets) {
+    std::map<std::int32_t, std::int64_t> lag;
+    for (const auto& [partition, mark] : marks) {
+        const auto found = stored_next_offsets.find(partition);
+        const std::int64_t next =
+            found == stored_next_offsets.end() ? mark.low : std::max(found->second, mark.low);
+        lag[partition] = std::max<std::int64_t>(mark.high - next, 0);
+    }
+    return lag;
 }
 
 }  // namespace pgtrail

@@ -26,4 +26,10 @@ std::map<std::int32_t, Watermarks> topic_watermarks(RdKafka::Handle& client,
                                                     const std::string& topic,
                                                     std::chrono::milliseconds timeout);
 
+// Messages each partition still has to apply: high watermark minus the stored next offset
+// (the low watermark when nothing is stored or the stored offset lies below it).
+std::map<std::int32_t, std::int64_t> partition_lag(
+    const std::map<std::int32_t, Watermarks>& marks,
+    const std::map<std::int32_t, std::int64_t>& stored_next_offsets);
+
 }  // namespace pgtrail

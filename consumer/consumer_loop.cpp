@@ -4,6 +4,7 @@
 #include <pqxx/pqxx>
 
 #include "common/backoff.hpp"
+#include "common/cdc_schema.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pg_session.hpp"

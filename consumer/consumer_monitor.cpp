@@ -1,7 +1,5 @@
 #include "consumer/consumer_monitor.hpp"
 
-#include <algorithm>
-
 #include "common/log.hpp"
 
 namespace pgtrail {
@@ -10,18 +8,6 @@ namespace {
 using Clock = ProgressMeter::Clock;
 
 }  // namespace
-
-std::map<std::int32_t, std::int64_t> partition_lag(const std::map<std::int32_t, Watermarks>& marks,
-                                                   const PartitionOffsets& stored) {
-    std::map<std::int32_t, std::int64_t> lag;
-    for (const auto& [partition, mark] : marks) {
-        const auto found = stored.find(partition);
-        const std::int64_t next =
-            found == stored.end() ? mark.low : std::max(found->second, mark.low);
-        lag[partition] = std::max<std::int64_t>(mark.high - next, 0);
-    }
-    return lag;
-}
 
 ConsumerMonitor::ConsumerMonitor(const MonitoringSettings& settings, bool drain)
     : draining_(drain),

@@ -16,11 +16,6 @@
 
 namespace pgtrail {
 
-// Messages each partition still has to apply: high watermark minus the stored next offset
-// (the low watermark when nothing is stored or the stored offset lies below it).
-std::map<std::int32_t, std::int64_t> partition_lag(const std::map<std::int32_t, Watermarks>& marks,
-                                                   const PartitionOffsets& stored);
-
 // What the consumer tells its operator: Prometheus metrics (when a port is given), one
 // progress line per interval, and during a drain a progress bar on a terminal.
 class ConsumerMonitor {

@@ -17,10 +17,6 @@ ON CONFLICT (group_id, topic, partition)
 DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = EXCLUDED.updated_at
 )sql";
 
-constexpr const char* kInstalled =
-    "SELECT to_regclass('cdc.consumer_offsets') IS NOT NULL AND "
-    "to_regclass('cdc.tombstones') IS NOT NULL AND to_regclass('cdc.dead_letters') IS NOT NULL";
-
 }  // namespace
 
 OffsetStore::OffsetStore(std::string group, std::string topic)
@@ -44,13 +40,6 @@ void OffsetStore::store(pqxx::transaction_base& tx, const PartitionOffsets& next
         offsets += std::to_string(offset);
     }
     tx.exec_params0(kStore, group_, topic_, partitions + "}", offsets + "}");
-}
-
-void require_bookkeeping_installed(pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    if (!tx.exec1(kInstalled)[0].as<bool>())
-        throw UsageError(
-            "the destination is not prepared (no cdc.consumer_offsets): run db_setup first");
 }
 
 }  // namespace pgtrail

@@ -25,7 +25,4 @@ private:
     std::string topic_;
 };
 
-// Throws UsageError unless db_setup has prepared this destination.
-void require_bookkeeping_installed(pqxx::connection& conn);
-
 }  // namespace pgtrail

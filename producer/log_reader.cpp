@@ -42,10 +42,6 @@ WHERE pg_visible_in_snapshot(txid, $1::pg_snapshot)
 constexpr const char* kStorePosition =
     "UPDATE cdc.producer_position SET snapshot = $1::pg_snapshot, updated_at = now()";
 
-constexpr const char* kCaptureInstalled =
-    "SELECT to_regclass('cdc.log') IS NOT NULL AND to_regclass('cdc.producer_position') IS NOT "
-    "NULL";
-
 }  // namespace
 
 SnapshotBatch::SnapshotBatch(pqxx::connection& conn) : tx_(conn, "snapshot batch") {
@@ -107,12 +103,6 @@ LogRow log_row(const pqxx::row& row) {
     if (!row[5].is_null()) out.before = std::string_view(row[5].c_str(), row[5].size());
     if (!row[6].is_null()) out.after = std::string_view(row[6].c_str(), row[6].size());
     return out;
-}
-
-void require_capture_installed(pqxx::connection& conn) {
-    pqxx::nontransaction tx(conn);
-    if (!tx.exec1(kCaptureInstalled)[0].as<bool>())
-        throw UsageError("capture is not installed on the source (no cdc.log): run db_setup first");
 }
 
 }  // namespace pgtrail

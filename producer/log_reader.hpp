@@ -52,7 +52,4 @@ private:
 // Reads one page row into the view the encoder takes; valid while the page is alive.
 LogRow log_row(const pqxx::row& row);
 
-// Throws UsageError unless db_setup has installed capture on this database.
-void require_capture_installed(pqxx::connection& conn);
-
 }  // namespace pgtrail

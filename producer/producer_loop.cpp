@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/backoff.hpp"
+#include "common/cdc_schema.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pg_session.hpp"

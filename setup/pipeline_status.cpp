@@ -5,19 +5,13 @@
 #include <map>
 #include <memory>
 
+#include "common/cdc_schema.hpp"
 #include "common/errors.hpp"
 #include "common/kafka_config.hpp"
 #include "common/kafka_topic.hpp"
 
 namespace pgtrail {
 namespace {
-
-constexpr const char* kSourceInstalled =
-    "SELECT to_regclass('cdc.producer_position') IS NOT NULL AND to_regclass('cdc.log') IS NOT "
-    "NULL";
-constexpr const char* kDestInstalled =
-    "SELECT to_regclass('cdc.consumer_offsets') IS NOT NULL AND "
-    "to_regclass('cdc.dead_letters') IS NOT NULL";
 
 constexpr const char* kProducer = R"sql(
 SELECT (SELECT round(extract(epoch FROM clock_timestamp() - updated_at)::numeric, 1)::text
@@ -54,9 +48,8 @@ std::map<std::int32_t, Watermarks> watermarks_of(const KafkaSettings& kafka,
 }
 
 void print_producer(std::ostream& out, pqxx::connection& source) {
+    require_capture_installed(source);
     pqxx::read_transaction tx(source);
-    if (!tx.exec1(kSourceInstalled)[0].as<bool>())
-        throw UsageError("capture is not installed on the source: run db_setup");
     const pqxx::row row = tx.exec1(kProducer);
     out << "producer: position stored " << row[0].as<std::string>("?") << " s ago, "
         << row[1].as<std::int64_t>() << " changes waiting in cdc.log\n";
@@ -73,16 +66,16 @@ void print_consumer(std::ostream& out, pqxx::transaction_base& dest, const Statu
         out << "  lag unknown: pass --brokers to compare with Kafka's high watermarks\n";
         return;
     }
+    const auto marks = watermarks_of(request.kafka, request.kafka_timeout);
     std::int64_t total = 0;
-    for (const auto& [partition, marks] : watermarks_of(request.kafka, request.kafka_timeout)) {
+    for (const auto& [partition, lag] : partition_lag(marks, committed)) {
         const auto stored = committed.find(partition);
-        const std::int64_t next = stored == committed.end() ? marks.low : stored->second;
-        const std::int64_t lag = marks.high - next;
         total += lag;
         out << "  partition " << partition << ": "
-            << (stored == committed.end() ? "nothing applied yet"
-                                          : "applied up to offset " + std::to_string(next))
-            << ", high watermark " << marks.high << ", lag " << lag << "\n";
+            << (stored == committed.end()
+                    ? "nothing applied yet"
+                    : "applied up to offset " + std::to_string(stored->second))
+            << ", high watermark " << marks.at(partition).high << ", lag " << lag << "\n";
     }
     out << "  total lag " << total << "\n";
 }
@@ -116,9 +109,8 @@ void print_dead_letters(std::ostream& out, pqxx::transaction_base& dest) {
 void print_status(std::ostream& out, pqxx::connection& source, pqxx::connection& dest,
                   const StatusRequest& request) {
     print_producer(out, source);
+    require_bookkeeping_installed(dest);
     pqxx::read_transaction tx(dest);
-    if (!tx.exec1(kDestInstalled)[0].as<bool>())
-        throw UsageError("the destination is not prepared (no cdc.consumer_offsets): run db_setup");
     print_consumer(out, tx, request);
     print_tables(out, tx, request.tables);
     print_dead_letters(out, tx);
