@@ -53,11 +53,6 @@ int late_commits(const std::vector<KafkaMessage>& messages) {
     return late;
 }
 
-void require_verified(TestEnv& env) {
-    const auto verify = env.verify();
-    REQUIRE_MESSAGE(verify.exit_code == 0, verify.log);
-}
-
 }  // namespace
 
 TEST_CASE("a transaction that commits after a later one was published still arrives") {

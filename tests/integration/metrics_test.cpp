@@ -265,3 +265,27 @@ TEST_CASE("a drain without a terminal logs its progress toward a total") {
     CHECK_MESSAGE(consumer.logged("stopped; applied 20000 messages, 0 dead letters"),
                   consumer.log());
 }
+
+// script(1) gives the producer a pseudo-terminal as stderr, as an operator's shell would.
+TEST_CASE("a drain on a terminal draws a self-updating progress bar") {
+    TestEnv env;
+    INFO(env.logs());
+    const auto setup = env.setup({"--demo"});
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    insert_employees(env, 20000);
+
+    const auto quoted = [](const std::string& text) {
+        std::string out = "'";
+        for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return out + "'";
+    };
+    const std::string command = quoted(kProducer) + " --source " + quoted(env.source_url()) +
+                                " --brokers " + quoted(env.brokers()) + " --topic " +
+                                quoted(env.topic()) + " --drain --batch-size 1000";
+    const auto run = env.run("/usr/bin/script", {"-qec", command, "/dev/null"}, 120s);
+    INFO(run.log);
+    CHECK(run.exit_code == 0);
+    CHECK(run.out.find("\r\033[K[") != std::string::npos);  // the bar redraws its line
+    CHECK(run.out.find("/20000 ") != std::string::npos);
+    CHECK(run.out.find("stopped; published 20000 changes") != std::string::npos);
+}

@@ -6,6 +6,7 @@
 
 #include "harness/eventually.hpp"
 #include "harness/exact_rows.hpp"
+#include "harness/pipeline.hpp"
 #include "harness/sql.hpp"
 #include "harness/test_env.hpp"
 
@@ -42,12 +43,6 @@ void drain(TestEnv& env) {
     REQUIRE_MESSAGE(consumer.wait(60s) == 0, consumer.log());
 }
 
-void require_verified(TestEnv& env) {
-    const auto verify = env.verify();
-    REQUIRE_MESSAGE(verify.exit_code == 0, verify.log);
-}
-
-// The error a refused statement raised, or "" when it went through.
 }  // namespace
 
 TEST_CASE("a column added on the source holds the stream until db_setup adds it") {

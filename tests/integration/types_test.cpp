@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "harness/exact_rows.hpp"
+#include "harness/pipeline.hpp"
 #include "harness/sql.hpp"
 #include "harness/test_env.hpp"
 
@@ -22,11 +23,6 @@ void drain(TestEnv& env) {
 void require_same(TestEnv& env, const std::string& table) {
     const auto gap = exact_difference(env, table);
     CHECK_MESSAGE(gap.empty(), gap);
-}
-
-void require_verified(TestEnv& env) {
-    const auto verify = env.verify();
-    CHECK_MESSAGE(verify.exit_code == 0, verify.log);
 }
 
 constexpr const char* kCreateAllTypes = R"sql(

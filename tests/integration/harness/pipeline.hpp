@@ -23,6 +23,12 @@ inline void capture_table(TestEnv& env, const std::string& create_sql, const std
     REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
 }
 
+// db_verify finds source and destination equal.
+inline void require_verified(TestEnv& env) {
+    const auto verify = env.verify();
+    REQUIRE_MESSAGE(verify.exit_code == 0, verify.log);
+}
+
 // How often text occurs in the program's log (stderr).
 inline std::size_t times_logged(const Program& program, const std::string& text) {
     const std::string log = program.err();
