@@ -2,9 +2,11 @@
 // changes are unpublished unless --force, and db_setup installs again afterwards.
 #include <doctest/doctest.h>
 
+#include <pqxx/pqxx>
 #include <string>
 
 #include "harness/binaries.hpp"
+#include "harness/eventually.hpp"
 #include "harness/sql.hpp"
 #include "harness/test_env.hpp"
 
@@ -137,4 +139,29 @@ TEST_CASE("--uninstall needs no --dest nor --brokers and refuses install flags")
     const auto no_brokers = with({"--dest", env.dest_url(), "--demo"});
     CHECK(no_brokers.exit_code == 2);
     CHECK(no_brokers.err.find("--brokers") != std::string::npos);
+}
+
+// A write in flight when uninstall starts must either be counted as unpublished or be
+// refused by the dropped trigger's lock, never slip in after the count and be lost.
+TEST_CASE("uninstall waits for a writer in flight and then counts its change") {
+    TestEnv env;
+    INFO(env.logs());
+    install_two_tables(env);
+    pqxx::connection writer(env.source_url());
+    pqxx::work tx(writer);
+    tx.exec0("INSERT INTO items VALUES (7, 'in flight')");
+
+    Program removing = env.start(kDbSetup, {"--source", env.source_url(), "--uninstall"});
+    const std::string waiting_on_lock =
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
+        "'DROP TRIGGER%'";
+    REQUIRE_MESSAGE(
+        eventually([&] { return query_value(env.source_url(), waiting_on_lock) == "1"; }),
+        removing.log());
+    tx.commit();
+
+    CHECK_MESSAGE(removing.wait(60s) == 2, removing.log());
+    CHECK_MESSAGE(removing.logged("1 changes"), removing.log());
+    CHECK(query_value(env.source_url(), kPgtrailTriggers) == "4");
+    CHECK(query_value(env.source_url(), "SELECT count(*) FROM cdc.log") == "1");
 }
