@@ -105,7 +105,7 @@ void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) 
     // between the rows read here and the log rows the trigger writes afterwards.
     tx.exec0("LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
     const pqxx::result enqueued = tx.exec_params0(
-        "INSERT INTO cdc.log (relid, op, after) SELECT $1, 'r', row_to_json(t) FROM " +
+        "INSERT INTO cdc.log (relid, op, after) SELECT $1, 'r', pg_catalog.row_to_json(t) FROM " +
             table.name.quoted() + " t",
         relid);
     log::info("snapshot of ", table.name.display(), ": ", enqueued.affected_rows(),

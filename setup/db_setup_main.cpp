@@ -67,11 +67,13 @@ int main(int argc, char** argv) {
         auto dest_conn = connect_with_retry(dest, "destination", retry.budget());
         const auto tables = install_capture(*source_conn, request);
         std::vector<EnumType> enums;
+        std::vector<CompositeType> composites;
         {
             pqxx::read_transaction tx(*source_conn);
             enums = enums_used_by(tx, tables);
+            composites = composites_used_by(tx, tables);
         }
-        prepare_destination(*dest_conn, tables, enums);
+        prepare_destination(*dest_conn, tables, enums, composites);
         log::info("ready: ", tables.size(), " captured tables, topic ", kafka.topic);
         return kExitOk;
     });

@@ -61,10 +61,12 @@ void bring_up_to_date(pqxx::transaction_base& tx, const TableInfo& source,
 }  // namespace
 
 void prepare_destination(pqxx::connection& dest, const std::vector<TableInfo>& tables,
-                         const std::vector<EnumType>& enums) {
+                         const std::vector<EnumType>& enums,
+                         const std::vector<CompositeType>& composites) {
     pqxx::work tx(dest, "prepare destination");
     tx.exec0(sql::dest_bookkeeping);
     create_enums(tx, enums);
+    create_composites(tx, composites);
     const bool grant = tx.exec1(kConsumerRoleExists)[0].as<bool>();
     for (const auto& table : tables) {
         tx.exec0("CREATE SCHEMA IF NOT EXISTS " + quote_ident(table.name.schema));

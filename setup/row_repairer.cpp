@@ -28,13 +28,15 @@ RepairStatements repair_statements(const TableInfo& table) {
         k_keys += (k_keys.empty() ? "k." : ", k.") + quote_ident(pk);
     }
     const std::string target = table.name.quoted();
-    const std::string given =
-        "SELECT " + k_keys + " FROM json_populate_recordset(NULL::" + target + ", $2::json) k";
-    return {"INSERT INTO cdc.log (relid, op, after) SELECT $1, 'r', row_to_json(t) FROM " + target +
-                " t WHERE (" + t_keys + ") IN (" + given + ")",
-            "INSERT INTO cdc.log (relid, op, before) SELECT $1, 'd', row_to_json(k) FROM (" +
-                given + ") k WHERE NOT EXISTS (SELECT FROM " + target + " t WHERE (" + t_keys +
-                ") = (" + k_keys + "))"};
+    const std::string given = "SELECT " + k_keys +
+                              " FROM pg_catalog.json_populate_recordset(NULL::" + target +
+                              ", $2::json) k";
+    return {
+        "INSERT INTO cdc.log (relid, op, after) SELECT $1, 'r', pg_catalog.row_to_json(t) FROM " +
+            target + " t WHERE (" + t_keys + ") IN (" + given + ")",
+        "INSERT INTO cdc.log (relid, op, before) SELECT $1, 'd', pg_catalog.row_to_json(k) FROM (" +
+            given + ") k WHERE NOT EXISTS (SELECT FROM " + target + " t WHERE (" + t_keys +
+            ") = (" + k_keys + "))"};
 }
 
 std::string json_array(std::vector<std::string>::const_iterator begin,

@@ -55,10 +55,31 @@ INSERT INTO cdc.producer_position (singleton) VALUES (true) ON CONFLICT DO NOTHI
 
 -- Runs on every user write, so it does exactly one INSERT: no catalog lookups, no key
 -- building. row_to_json keeps json columns byte-exact and is cheaper than to_jsonb.
--- SECURITY DEFINER: the application's roles need no privilege on schema cdc. Every name in
--- it is schema-qualified or from pg_catalog, which is always searched first.
+--
+-- SECURITY DEFINER, so the application's roles need no privilege on schema cdc. It runs with
+-- the rights of the role that ran db_setup inside any writer's session, so nothing it does may
+-- depend on that session:
+-- * Its search_path is pinned to pg_catalog, then pg_temp (listed last so that it cannot be
+--   searched first). With the writer's path, a function or operator in a schema the writer may
+--   create objects in would be chosen over the built-in one whenever its argument types match
+--   better (row_to_json(the_table) beats row_to_json(record)) or its schema is listed before
+--   pg_catalog, and it would run with the definer's rights. With the pinned path every
+--   unqualified name in the body resolves in pg_catalog; pgtrail's own are qualified (cdc.).
+-- * The settings that change how values print are pinned, so the captured text is the same
+--   whatever the writer set: floats in their shortest exact form, interval and date styles,
+--   the time zone (timestamps carry their offset), bytea as hex, and money in the C locale
+--   (README "Security" says how money reads back).
+-- The SET clauses cost each captured write a little: scripts/bench.sh measures it.
 CREATE OR REPLACE FUNCTION cdc.capture_row() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET extra_float_digits = 3
+SET DateStyle = 'ISO, MDY'
+SET IntervalStyle = postgres
+SET TimeZone = 'UTC'
+SET bytea_output = hex
+SET lc_monetary = 'C'
+AS $fn$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO cdc.log (relid, op, after) VALUES (TG_RELID, 'c', row_to_json(NEW));
@@ -78,14 +99,24 @@ $fn$;
 DROP FUNCTION IF EXISTS cdc.notify_producer() CASCADE;
 
 -- TRUNCATE fires no row triggers; letting it through would silently desync the destination.
+-- It runs with the truncating role's rights; its path is pinned all the same, as on every
+-- function pgtrail installs.
 CREATE OR REPLACE FUNCTION cdc.refuse_truncate() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
 BEGIN
     RAISE EXCEPTION 'pgtrail: TRUNCATE of captured table %.% is refused: it would not be replicated; use DELETE, or remove capture first (db_setup --uninstall)',
         TG_TABLE_SCHEMA, TG_TABLE_NAME
         USING ERRCODE = 'feature_not_supported';
 END
 $fn$;
+
+-- A trigger function needs no EXECUTE privilege of the roles whose writes fire it: PostgreSQL
+-- checks EXECUTE only when a trigger is created (by db_setup, the owner). Nobody else may call
+-- the functions or attach them to another table.
+REVOKE ALL ON FUNCTION cdc.capture_row() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cdc.refuse_truncate() FROM PUBLIC;
 
 -- When sql/roles.sql created the producer's role, give it exactly what the producer uses:
 -- read the log and the registry, delete what it published, move its position.

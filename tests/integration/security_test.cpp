@@ -10,7 +10,9 @@
 
 #include "harness/binaries.hpp"
 #include "harness/eventually.hpp"
+#include "harness/exact_rows.hpp"
 #include "harness/kafka_messages.hpp"
+#include "harness/pipeline.hpp"
 #include "harness/proc_info.hpp"
 #include "harness/replica.hpp"
 #include "harness/sql.hpp"
@@ -475,4 +477,103 @@ TEST_CASE("TLS and SASL settings reach librdkafka and libpq untouched") {
     if (producer.running()) require_clean_command_lines(kProducer, "sasl.username", kKafkaSecret);
     CHECK_MESSAGE(producer.wait(60s) == 3, producer.log());
     require_no_secret(producer.out() + producer.err(), "producer with SASL", kKafkaSecret);
+}
+
+// What the writer of the shadowing test defines, in two places the capture function would find
+// them through the writer's search_path: public (CREATE granted, as PostgreSQL up to 14 grants
+// it to everyone), where row_to_json(the table's row type) is a better match than the built-in
+// row_to_json(record), and its own schema listed before pg_catalog, where functions and an
+// operator with the built-ins' exact signatures win. Each one notes who ran it and tries to
+// make its writer a superuser, then does what the built-in would, so the writes go on.
+constexpr const char* kShadowingObjects = R"sql(
+CREATE TABLE tools.ran (who text, what text);
+GRANT INSERT ON tools.ran TO PUBLIC;
+CREATE FUNCTION tools.escalate(what text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO tools.ran VALUES (current_user, what);
+    BEGIN
+        EXECUTE 'ALTER ROLE mallory SUPERUSER';
+    EXCEPTION WHEN insufficient_privilege THEN
+        NULL;
+    END;
+END $$;
+CREATE FUNCTION public.row_to_json(r public.accounts) RETURNS json LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tools.escalate('public.row_to_json(accounts)');
+    RETURN pg_catalog.row_to_json(r);
+END $$;
+CREATE FUNCTION tools.row_to_json(r record) RETURNS json LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tools.escalate('tools.row_to_json(record)');
+    RETURN pg_catalog.row_to_json(r);
+END $$;
+CREATE FUNCTION tools.pg_current_xact_id() RETURNS xid8 LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tools.escalate('tools.pg_current_xact_id()');
+    RETURN pg_catalog.pg_current_xact_id();
+END $$;
+CREATE FUNCTION tools.clock_timestamp() RETURNS timestamptz LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tools.escalate('tools.clock_timestamp()');
+    RETURN pg_catalog.clock_timestamp();
+END $$;
+CREATE FUNCTION tools.text_eq(a text, b text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM tools.escalate('tools.=(text, text)');
+    RETURN a OPERATOR(pg_catalog.=) b;
+END $$;
+CREATE OPERATOR tools.= (LEFTARG = text, RIGHTARG = text, FUNCTION = tools.text_eq);
+)sql";
+
+constexpr const char* kWriterPath = "SET search_path = tools, pg_catalog, public;";
+
+TEST_CASE("a writer's shadowing functions and operators never run with pgtrail's rights") {
+    TestEnv env;
+    INFO(env.logs());
+    capture_table(env,
+                  "CREATE TABLE public.accounts (id int PRIMARY KEY, owner text, "
+                  "balance numeric(12,2), opened timestamptz)",
+                  "public.accounts");
+    // The writer: may write the captured table and create objects in public and its own
+    // schema, nothing more.
+    exec(env.source_url(),
+         "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mallory') THEN "
+         "CREATE ROLE mallory LOGIN; END IF; END$$;"
+         "GRANT SELECT, INSERT, UPDATE, DELETE ON public.accounts TO mallory;"
+         "GRANT CREATE ON SCHEMA public TO mallory;"
+         "CREATE SCHEMA tools AUTHORIZATION mallory");
+    const std::string mallory = uri(endpoint_of(env.source_url()), "mallory");
+    exec(mallory, kShadowingObjects);
+
+    exec(mallory,
+         std::string(kWriterPath) +
+             "INSERT INTO public.accounts VALUES (1, 'ann', 10.50, '2024-01-02 03:04:05+00'),"
+             " (2, 'bob', -3.25, NULL), (3, 'cy', 0, 'infinity');");
+    exec(mallory, std::string(kWriterPath) +
+                      "UPDATE public.accounts SET balance = balance + 1, owner = owner || '!'"
+                      " WHERE id <= 2;"
+                      "DELETE FROM public.accounts WHERE id = 3;"
+                      "INSERT INTO public.accounts VALUES (4, 'dee', 99.99, now())");
+
+    // Nothing of the writer's ran as anyone but the writer, and the writer gained nothing.
+    CHECK(query_value(env.source_url(),
+                      "SELECT coalesce(string_agg(who || ' ran ' || what, '; '), 'nothing') "
+                      "FROM tools.ran WHERE who <> 'mallory'") == "nothing");
+    CHECK(query_value(env.source_url(),
+                      "SELECT rolsuper FROM pg_roles WHERE rolname = 'mallory'") == "f");
+    // Nor may the writer call the capture function or put it on a table of its own.
+    CHECK(query_value(env.source_url(),
+                      "SELECT has_function_privilege('mallory', 'cdc.capture_row()', 'EXECUTE')") ==
+          "f");
+
+    // And its writes replicate exactly.
+    Program producer = env.producer({"--drain", "--retry-for", "10"});
+    REQUIRE_MESSAGE(producer.wait(60s) == 0, producer.log());
+    Program consumer = env.consumer({"--drain", "-X", "session.timeout.ms=6000"});
+    REQUIRE_MESSAGE(consumer.wait(60s) == 0, consumer.log());
+    const auto gap = exact_difference(env, "public.accounts");
+    CHECK_MESSAGE(gap.empty(), gap);
+    CHECK(query_value(env.dest_url(),
+                      "SELECT string_agg(id || ':' || owner || ':' || balance, "
+                      "' ' ORDER BY id) FROM accounts") == "1:ann!:11.50 2:bob!:-2.25 4:dee:99.99");
 }

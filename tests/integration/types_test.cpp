@@ -27,6 +27,8 @@ void require_same(TestEnv& env, const std::string& table) {
 
 constexpr const char* kCreateAllTypes = R"sql(
 CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy', 'it''s "odd"', '😀 ünï');
+CREATE TYPE public.reading AS (value float8, taken timestamptz, note text, span interval,
+                               days daterange);
 CREATE TABLE public.all_types (
     id          integer PRIMARY KEY,
     c_smallint  smallint,
@@ -58,7 +60,9 @@ CREATE TABLE public.all_types (
     c_mood      public.mood,
     c_mood_arr  public.mood[],
     c_inet      inet,
-    c_cidr      cidr
+    c_cidr      cidr,
+    c_money     money,
+    c_reading   public.reading
 ))sql";
 
 // Rows 1 and 2 hold the extremes, 3 is NULL everywhere, 4 to 6 ordinary and special floats.
@@ -78,7 +82,8 @@ INSERT INTO all_types VALUES
  ('{"deep": ' || repeat('[', 200) || '{"k": 1e-40}' || repeat(']', 200) || '}')::jsonb,
  '{1,NULL,3}', '{{1,2},{3,NULL}}', '{NULL,"NULL","a,b","q\"x","",",","\\\\"}',
  '{1e-20,99999999999999999999999999.99999,NaN}',
- 'sad', '{sad,NULL,"it''s \"odd\""}', '::1', '10.0.0.0/8'),
+ 'sad', '{sad,NULL,"it''s \"odd\""}', '::1', '10.0.0.0/8',
+ '-92233720368547758.08', ROW('NaN', '-infinity', E'q " b \\ ,()', '-178000000 years', 'empty')),
 (2, 32767, 2147483647, 9223372036854775807,
  '9999999999999999999999999999.9999999999',
  '123456789012345678901234567890123456789012345678901234567890.123456789',
@@ -92,28 +97,33 @@ INSERT INTO all_types VALUES
  '[]',
  '{"big": 123456789012345678901234567890123456789012345678901234567890, "neg": -0.000000000000000000001, "e": 1E+2, "deep": {"a": {"b": {"c": [1, [2, [3, [4]]]]}}}}',
  '{}', '{}', '{}', '{}',
- 'it''s "odd"', '{}', '192.168.0.1/24', '2001:db8::/32'),
+ 'it''s "odd"', '{}', '192.168.0.1/24', '2001:db8::/32',
+ '92233720368547758.07', ROW('Infinity', 'infinity', '', '1 year', '[2024-02-03,infinity)')),
 (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
  NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
- NULL),
+ NULL, NULL, NULL),
 (4, 0, 0, 0, '0.0000000001', '-0.000', '-0', '-0', true,
  'x', 'x', 'x', '\x01', '2024-02-29', '12:34:56.789', '12:34:56.789-03:30',
  '2024-02-29 23:59:59.999999', '2024-02-29 23:59:59.9994', '2024-02-29 12:34:56.123456+05:30',
  '-1 day +02:03:04.5', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
  E'{"spaced" :  [ 1 ,\t2 ]\n }', '{"x": null}',
- '{NULL}', '{{NULL}}', '{NULL}', '{NULL}', 'ok', '{NULL}', '255.255.255.255', '0.0.0.0/0'),
+ '{NULL}', '{{NULL}}', '{NULL}', '{NULL}', 'ok', '{NULL}', '255.255.255.255', '0.0.0.0/0',
+ '0', ROW(NULL, NULL, NULL, NULL, NULL)),
 (5, 1, 1, 1, '1.5', '1e-130', '1.0000001', '1.0000001', false,
  E'\U0001F600', 'ä', 'ä', '\xff', '2000-01-01', '23:59:59.999999', '23:59:59.999999+00',
  '1970-01-01 00:00:00', '1970-01-01 00:00:00', '1970-01-01 00:00:00+00',
  '0', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12',
  '"just a string"', '"just a string"',
  '{2147483647,-2147483648}', '{{1},{2}}', '{"a\"b"}', '{-0.0}', '😀 ünï', '{happy,ok}',
- 'fe80::1', '::/0'),
+ 'fe80::1', '::/0',
+ '1234.5', ROW('1.0000001', '2024-02-29 12:34:56.123456+05:30', 'ä', '-1 days -02:00:00',
+               '[2024-02-03,2024-03-04)')),
 (6, -1, -1, -1, '-1', '0.1', '3.4028235e38', '2.2250738585072014e-308', true,
  'six', 'six', 'six', '\x00', '0001-01-01', '00:00:00.000001', '00:00:00.000001+01',
  '0001-01-01 00:00:00', '0001-01-01 00:00:00', '0001-01-01 00:00:00+00',
  '-0.000001 seconds', '12345678-1234-1234-1234-123456789abc',
- '1e400', '1e-400', '{}', '{}', '{}', '{}', 'happy', '{}', '1.2.3.4', '1.2.3.0/24');
+ '1e400', '1e-400', '{}', '{}', '{}', '{}', 'happy', '{}', '1.2.3.4', '1.2.3.0/24',
+ '-0.01', ROW('2.2250738585072014e-308', '1970-01-01 00:00:00+00', 'six', '0', '(,)'));
 )sql";
 
 constexpr const char* kChangeRows = R"sql(
@@ -123,34 +133,59 @@ UPDATE all_types SET c_bytea = '\x0000', c_int_arr = '{NULL}', c_json = '{"a" : 
 UPDATE all_types t SET (c_smallint, c_int, c_bigint, c_num, c_num_free, c_real, c_double, c_bool,
        c_text, c_varchar, c_char, c_bytea, c_date, c_time, c_timetz, c_ts, c_ts3, c_tstz,
        c_interval, c_uuid, c_json, c_jsonb, c_int_arr, c_int_2d, c_text_arr, c_num_arr, c_mood,
-       c_mood_arr, c_inet, c_cidr) =
+       c_mood_arr, c_inet, c_cidr, c_money, c_reading) =
        (SELECT c_smallint, c_int, c_bigint, c_num, c_num_free, c_real, c_double, c_bool,
                c_text, c_varchar, c_char, c_bytea, c_date, c_time, c_timetz, c_ts, c_ts3, c_tstz,
                c_interval, '99999999-9999-9999-9999-999999999999'::uuid, c_json, c_jsonb, c_int_arr,
-               c_int_2d, c_text_arr, c_num_arr, c_mood, c_mood_arr, c_inet, c_cidr
+               c_int_2d, c_text_arr, c_num_arr, c_mood, c_mood_arr, c_inet, c_cidr, c_money,
+               c_reading
           FROM all_types WHERE id = 1)
  WHERE id = 3;
 UPDATE all_types SET (c_smallint, c_int, c_bigint, c_num, c_num_free, c_real, c_double, c_bool,
        c_text, c_varchar, c_char, c_bytea, c_date, c_time, c_timetz, c_ts, c_ts3, c_tstz,
        c_interval, c_uuid, c_json, c_jsonb, c_int_arr, c_int_2d, c_text_arr, c_num_arr, c_mood,
-       c_mood_arr, c_inet, c_cidr) =
+       c_mood_arr, c_inet, c_cidr, c_money, c_reading) =
        (NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-        NULL, NULL)
+        NULL, NULL, NULL, NULL)
  WHERE id = 2;
 INSERT INTO all_types (id) VALUES (7);
-UPDATE all_types SET c_double = c_double * 3, c_num_free = c_num_free * 3 WHERE id = 5;
+UPDATE all_types SET c_double = c_double * 3, c_num_free = c_num_free * 3, c_money = c_money * 3,
+       c_reading.value = (c_reading).value * 3 WHERE id = 5;
 DELETE FROM all_types WHERE id = 6;
 )sql";
+
+// A locale whose money format differs from C's, if the machine has one; C.utf8 otherwise (then
+// that writer changes nothing, and the message says so).
+std::string other_monetary_locale(const std::string& url) {
+    for (const char* locale : {"de_DE.utf8", "fr_FR.utf8", "en_IN.utf8", "ja_JP.utf8"}) {
+        if (error_of(url, std::string("SET lc_monetary = '") + locale + "'").empty()) return locale;
+    }
+    MESSAGE("no locale but C is installed: the lc_monetary writer uses C.utf8");
+    return "C.utf8";
+}
+
+// A writer with one setting changed that alters how values print: it copies rows 1 to 6 under
+// keys offset + id (the copy moves values, not text, so only the trigger prints them), then
+// updates half of its copies.
+std::string copy_rows_sql(const std::string& setting, std::size_t offset) {
+    const std::string first = std::to_string(offset);
+    std::string sql = "SET " + setting + ";";
+    sql += "CREATE TEMP TABLE copies ON COMMIT DROP AS SELECT * FROM all_types WHERE id < 100;";
+    sql += "UPDATE copies SET id = id + " + first + ";";
+    sql += "INSERT INTO all_types SELECT * FROM copies;";
+    sql += "UPDATE all_types SET c_double = c_double / 3, c_interval = -c_interval, ";
+    sql += "c_reading.taken = (c_reading).taken + interval '1 microsecond' ";
+    sql += "WHERE id > " + first + " AND id % 2 = 0;";
+    return sql;
+}
 
 }  // namespace
 
 TEST_CASE("every column type round-trips byte for byte") {
     TestEnv env;
     INFO(env.logs());
-    exec(env.source_url(), kCreateAllTypes);
-    const auto setup = env.setup({"--table", "public.all_types"});
-    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    capture_table(env, kCreateAllTypes, "public.all_types");
     exec(env.source_url(), kInsertRows);
 
     // First the inserts on their own, so each row's original values are compared too.
@@ -241,5 +276,29 @@ TEST_CASE("composite and text primary keys, including updates that change the ke
                       "SELECT string_agg(a || '/' || b || '=' || v, ' ' ORDER BY a, b) "
                       "FROM pairs") == "1/x=one! 1/y=two 5/x=moved 6/w=empty b");
     CHECK(query_value(env.dest_url(), "SELECT count(*) FROM named") == "5");
+    require_verified(env);
+}
+
+TEST_CASE("values do not depend on the writing session's settings") {
+    TestEnv env;
+    INFO(env.logs());
+    capture_table(env, kCreateAllTypes, "public.all_types");
+    exec(env.source_url(), kInsertRows);
+
+    const std::vector<std::string> settings = {
+        "extra_float_digits = -15",
+        "IntervalStyle = sql_standard",
+        "IntervalStyle = iso_8601",
+        "TimeZone = 'Pacific/Kiritimati'",
+        "bytea_output = escape",
+        "DateStyle = German",
+        "lc_monetary = '" + other_monetary_locale(env.source_url()) + "'",
+    };
+    for (std::size_t i = 0; i < settings.size(); ++i)
+        exec(env.source_url(), copy_rows_sql(settings[i], 100 * (i + 1)));
+    drain(env);
+    require_same(env, "public.all_types");
+    CHECK(query_value(env.dest_url(), "SELECT count(*) FROM all_types") ==
+          std::to_string(6 * (settings.size() + 1)));
     require_verified(env);
 }
