@@ -5,13 +5,17 @@
 # tears everything down on exit, prints a table of medians and writes the raw values as JSON
 # plus a PNG plot.
 #
-#   scripts/bench.sh [--runs N] [--smoke]
+#   scripts/bench.sh [--runs N] [--smoke] [--only overhead]
 #
 #   --runs N   independent runs (fresh databases, topic, producer and consumer each); the
 #              table shows medians (default 3)
 #   --smoke    tiny sizes, one run, under a minute; still checks correctness (db_verify,
 #              nothing expired on the broker). Results go to build-bench/bench-smoke/
 #              unless BENCH_OUT is set.
+#   --only overhead
+#              scenario 4 alone (about 5 minutes a run), for measuring a change to the
+#              capture trigger; no plot. Results go to build-bench/bench-overhead/ unless
+#              BENCH_OUT is set.
 #
 # Environment: BENCH_OUT (results directory, default bench/results), BENCH_BUILD_DIR (use the
 # programs built there instead of building Release into build-bench), BENCH_SOURCE_PORT and
@@ -48,6 +52,7 @@ build=${BENCH_BUILD_DIR:-$repo/build-bench}
 
 runs=3
 smoke=0
+only=""
 while (($#)); do
     case $1 in
         --runs)
@@ -61,6 +66,11 @@ while (($#)); do
             shift
             ;;
         --smoke) smoke=1; shift ;;
+        --only)
+            [[ ${2:-} == overhead ]] || { echo "bench: --only takes: overhead" >&2; exit 2; }
+            only=$2
+            shift 2
+            ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "bench: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -84,6 +94,7 @@ else
     limit_rows=1000000
     out_dir=${BENCH_OUT:-$repo/bench/results}
 fi
+[[ -z $only ]] || out_dir=${BENCH_OUT:-$build/bench-$only}
 small_txns=$((small_clients * small_per_client))
 # A single-row transaction commits (and fsyncs) one at a time; 10,000 of them per second is
 # beyond a 2-core box's source alone, so rates above 2,000 changes/s are driven as 1,000
@@ -647,14 +658,16 @@ run_once() {
     dst_url=postgresql://postgres@127.0.0.1:$dst_port/$db
     say "=== run $run of $runs (logs: ${rdir#"$repo"/})"
     setup_databases
-    scenario_limit
+    [[ -n $only ]] || scenario_limit
     start_producer
     start_consumer
     warm_up
-    scenario_bulk
-    scenario_small
+    if [[ -z $only ]]; then
+        scenario_bulk
+        scenario_small
+    fi
     quiesce
-    scenario_latency
+    [[ -n $only ]] || scenario_latency
     scenario_overhead
     verify_run
     drop_databases
@@ -725,6 +738,12 @@ report() {
     echo "runs: $runs (medians; runs listed in order)"
     echo
     row scenario median runs "% of limit"
+    if [[ -n $only ]]; then
+        overhead_rows
+        echo
+        overhead_note
+        return
+    fi
     tp_row "limit: COPY + guarded upsert, new rows/s" limit_insert_rows_s
     tp_row "limit: COPY + guarded upsert, updates/s" limit_update_rows_s
     tp_row "bulk insert $(commas "$bulk_rows") (changes/s)" bulk_insert_changes_s bulk_insert_changes_s_share_of_limit
@@ -742,14 +761,7 @@ report() {
         "$(printf '%.1f/%.1f/%.1f' "$(median_of lat_high_p50_ms)" "$(median_of lat_high_p95_ms)" "$(median_of lat_high_p99_ms)")" \
         "[p99: $(values_of lat_high_p99_ms %.1f)]" ""
     num_row "  achieved changes/s$hi_note" lat_high_achieved_changes_s "%.0f"
-    num_row "trigger overhead INSERT ratio" ovh_insert_ratio "%.2f"
-    num_row "  captured INSERT TPS" ovh_insert_tps_captured "%.0f"
-    num_row "  uncaptured INSERT TPS" ovh_insert_tps_plain "%.0f"
-    num_row "  ratio with the producer stopped" ovh_insert_trigger_only_ratio "%.2f"
-    num_row "trigger overhead UPDATE ratio" ovh_update_ratio "%.2f"
-    num_row "  captured UPDATE TPS" ovh_update_tps_captured "%.0f"
-    num_row "  uncaptured UPDATE TPS" ovh_update_tps_plain "%.0f"
-    num_row "  ratio with the producer stopped" ovh_update_trigger_only_ratio "%.2f"
+    overhead_rows
     num_row "producer peak RSS MB (whole run)" producer_rss_mb "%.1f"
     num_row "  during bulk (insert, update, delete)" producer_rss_bulk_mb "%.1f"
     num_row "consumer peak RSS MB (whole run)" consumer_rss_mb "%.1f"
@@ -760,10 +772,25 @@ report() {
     num_row "  small txns" consumer_cpu_s_per_100k_small "%.2f"
     echo
     echo "latency: source clock_timestamp() at INSERT to a deferred trigger at the consumer's commit on the destination (same clock);"
+    overhead_note
+    echo "bulk and small: time from the source commit (bulk) or pgbench's start (small) until the destination's rows match, polled every 100 ms."
+}
+
+overhead_rows() {
+    num_row "trigger overhead INSERT ratio" ovh_insert_ratio "%.2f"
+    num_row "  captured INSERT TPS" ovh_insert_tps_captured "%.0f"
+    num_row "  uncaptured INSERT TPS" ovh_insert_tps_plain "%.0f"
+    num_row "  ratio with the producer stopped" ovh_insert_trigger_only_ratio "%.2f"
+    num_row "trigger overhead UPDATE ratio" ovh_update_ratio "%.2f"
+    num_row "  captured UPDATE TPS" ovh_update_tps_captured "%.0f"
+    num_row "  uncaptured UPDATE TPS" ovh_update_tps_plain "%.0f"
+    num_row "  ratio with the producer stopped" ovh_update_trigger_only_ratio "%.2f"
+}
+
+overhead_note() {
     echo "trigger overhead: $ovh_pairs x ${ovh_s}s per table and operation, 8 clients, alternating order; producer running (and then"
     echo "  stopped: 'ratio with the producer stopped' is the trigger's own cost), consumer stopped; before the latency and"
     echo "  overhead scenarios both databases are VACUUM ANALYZEd and checkpointed (the bulk's dead rows cleaned first);"
-    echo "bulk and small: time from the source commit (bulk) or pgbench's start (small) until the destination's rows match, polled every 100 ms."
 }
 
 write_json() {
@@ -843,5 +870,5 @@ for ((run = 1; run <= runs; run++)); do run_once; done
 record_shares
 report | tee "$run_dir/report.txt"
 write_json
-plot
+[[ -n $only ]] || plot
 say "done in $(secs "$started" "$(now_us)")s"

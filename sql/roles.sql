@@ -8,8 +8,11 @@
 --     bookkeeping; creates its temporary staging table (TEMPORARY, granted to PUBLIC by default).
 --
 -- db_setup itself needs a role that may create schemas, tables, functions and triggers on
--- both sides (the owner of the captured tables, or a superuser); db_verify needs SELECT on
--- the captured tables on both sides.
+-- both sides: the owner of the captured tables (with CREATE on both databases), or a
+-- superuser. Prefer the owner: the capture trigger (SECURITY DEFINER) runs with the rights of
+-- the role that ran db_setup. db_verify needs SELECT on the captured tables on both sides;
+-- with --repair, on the source also USAGE on schema cdc, SELECT on cdc.captured_tables,
+-- INSERT on cdc.log and UPDATE on the repaired tables (the SHARE lock it takes needs it).
 --
 -- The roles cannot log in; give each program its own login role, e.g.:
 --   CREATE ROLE trail_producer LOGIN PASSWORD '...' IN ROLE pgtrail_producer;
