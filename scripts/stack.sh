@@ -9,10 +9,14 @@
 #   scripts/stack.sh env             print the path of the env file to source
 #
 # Environment: PGTRAIL_STACK_DIR (default <repo>/.stack), PGTRAIL_SOURCE_PORT (5433),
-# PGTRAIL_DEST_PORT (5434), PGTRAIL_DEV_BROKER (<repo>/build/pgtrail_dev_broker).
+# PGTRAIL_DEST_PORT (5434), PGTRAIL_DEV_BROKER (<repo>/build/pgtrail_dev_broker),
+# PGTRAIL_STACK_PARTITIONS (12).
 #
 # The dev broker keeps its data in memory only: after it restarts the topic is empty, so
 # offsets stored in the destination point past its end. Start over with `down --purge`.
+# It keeps about 5 MB per partition, hence many partitions, and the env file's
+# CDC_PRODUCER_FLAGS make the producer hold back while the consumer lags (README, Operations:
+# local window).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,6 +25,7 @@ src_port=${PGTRAIL_SOURCE_PORT:-5433}
 dst_port=${PGTRAIL_DEST_PORT:-5434}
 broker_bin=${PGTRAIL_DEV_BROKER:-$repo/build/pgtrail_dev_broker}
 topic=cdc_events
+partitions=${PGTRAIL_STACK_PARTITIONS:-12}
 env_file=$stack_dir/env
 broker_pid_file=$stack_dir/broker.pid
 broker_addr_file=$stack_dir/broker.addr
@@ -144,7 +149,8 @@ broker_up() {
     if [[ -n $pid ]]; then stop_pid "$pid" "dev broker without address file"; fi
     rm -f "$broker_addr_file" "$broker_pid_file"
     # setsid: a Ctrl-C in the terminal that ran `up` must not take the broker down later.
-    setsid "$broker_bin" --address-file "$broker_addr_file" </dev/null >>"$log" 2>&1 &
+    setsid "$broker_bin" --address-file "$broker_addr_file" --topic "$topic:$partitions" \
+        --topic "${topic}_dlq:1" </dev/null >>"$log" 2>&1 &
     pid=$!
     echo "$pid" >"$broker_pid_file"
     for ((i = 0; i < timeout_s * 10; i++)); do
@@ -188,6 +194,8 @@ export CDC_SOURCE_URL=postgresql://postgres@127.0.0.1:$src_port/postgres
 export CDC_DEST_URL=postgresql://postgres@127.0.0.1:$dst_port/postgres
 export CDC_BROKERS=$(<"$broker_addr_file")
 export CDC_TOPIC=$topic
+# For the producer: the dev broker's window (README, Operations: local window).
+export CDC_PRODUCER_FLAGS="-X compression.type=zstd --max-group-lag 8000"
 EOF
     mv "$env_file.tmp" "$env_file"
     local shown=${env_file#"$PWD"/}
