@@ -24,7 +24,10 @@ public:
     BacklogLimit(const BacklogLimit&) = delete;
     BacklogLimit& operator=(const BacklogLimit&) = delete;
 
-    // Returns once no partition lags by max_lag messages or more. Throws TransientError when
+    bool enabled() const { return reader_ != nullptr; }
+
+    // Returns once no partition lags by max_lag messages or more (counting delivered
+    // messages only: confirm what was sent before asking). Throws TransientError when
     // shutdown is requested while waiting (the batch is unrecorded and published again at
     // the next start) or when Kafka does not answer.
     void wait_for_room();

@@ -42,6 +42,8 @@ std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, in
     std::int64_t messages = 0;
     const auto started = std::chrono::steady_clock::now();
     for (;;) {
+        // The limit reads delivered messages only: what was sent must be confirmed first.
+        if (backlog_limit.enabled()) publisher.confirm_all();
         backlog_limit.wait_for_room();
         const pqxx::result page = batch.next_page(page_size);
         if (page.empty()) break;
