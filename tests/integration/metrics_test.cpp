@@ -296,11 +296,14 @@ TEST_CASE("a drain on a terminal draws a self-updating progress bar") {
         for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
         return out + "'";
     };
-    const std::string command = quoted(kProducer) + " --source " + quoted(env.source_url()) +
-                                " --brokers " + quoted(env.brokers()) + " --topic " +
-                                quoted(env.topic()) + " --drain --batch-size 1000";
-    // Every broker request 100 ms late: the 20 batches take at least 2 s, so a bar that
-    // redraws every 250 ms as work is done must show several counts on the way.
+    // Sending blocks once 1000 messages wait, and one request of at most 500 is in flight at
+    // a time, each answered 100 ms late: the drain's pages go out over at least 4 s, so a bar
+    // that redraws every 250 ms as pages are sent must show several counts on the way.
+    const std::string command =
+        quoted(kProducer) + " --source " + quoted(env.source_url()) + " --brokers " +
+        quoted(env.brokers()) + " --topic " + quoted(env.topic()) +
+        " --drain --batch-size 1000 -X queue.buffering.max.messages=1000 -X "
+        "batch.num.messages=500 -X max.in.flight.requests.per.connection=1";
     const BrokerDelay slow(services().broker, 100ms);
     const auto run = env.run("/usr/bin/script", {"-qec", command, "/dev/null"}, 120s);
     INFO(run.log);
