@@ -292,7 +292,7 @@ cmd_broker() {
     lines=$(wc -l <"$log")
     echo "$*" >"$broker_commands"
     # The answer is the broker's next line of output.
-    for ((i = 0; i < 50; i++)); do
+    for ((i = 0; i < timeout_s * 10; i++)); do
         if (($(wc -l <"$log") > lines)); then
             tail -n +"$((lines + 1))" "$log" | head -n 1
             return
