@@ -173,9 +173,10 @@ std::string KafkaSource::lost_messages(const RdKafka::Message& error) {
     const RdKafka::ErrorCode marks =
         consumer_->query_watermark_offsets(topic_, partition, &low, &high, 5000);
     if (marks != RdKafka::ERR_NO_ERROR)
-        return "changes may be lost: " + where + " cannot serve offset " + std::to_string(wanted) +
-               " (" + error.errstr() + ") and its log bounds are unreadable (" +
-               RdKafka::err2str(marks) + ")" + heal;
+        return "changes may be lost: " + where + " cannot serve " +
+               (wanted >= 0 ? "offset " + std::to_string(wanted) : "the start of its log") + " (" +
+               error.errstr() + ") and its log bounds are unreadable (" + RdKafka::err2str(marks) +
+               ")" + heal;
     if (wanted > high)
         return "changes lost: " + where + " ends at offset " + std::to_string(high) +
                " but the destination stored " + std::to_string(wanted) +

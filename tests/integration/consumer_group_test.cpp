@@ -150,3 +150,16 @@ TEST_CASE("the group's offsets in Kafka follow the destination's, for Kafka's to
     CHECK(producer.stop() == 0);
     CHECK(consumer.stop() == 0);
 }
+
+TEST_CASE("a destination set up before partition claims: the consumer asks for db_setup") {
+    TestEnv env;
+    capture_table(env, kCreateItems, kItems);
+    exec(env.dest_url(), "DROP TABLE cdc.consumer_claims");
+    Program refused = env.consumer();
+    CHECK(refused.wait(60s) == 2);
+    CHECK_MESSAGE(refused.err().find("run db_setup again") != std::string::npos, refused.log());
+    const auto setup = env.setup({"--table", kItems});
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    CHECK(query_value(env.dest_url(), "SELECT to_regclass('cdc.consumer_claims') IS NOT NULL") ==
+          "t");
+}
