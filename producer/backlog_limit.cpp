@@ -21,9 +21,9 @@ constexpr std::chrono::milliseconds kLookEvery{200};
 BacklogLimit::BacklogLimit(const KafkaSettings& settings, std::string group, std::int64_t max_lag)
     : topic_(settings.topic), group_(std::move(group)), max_lag_(max_lag) {
     if (max_lag_ <= 0) return;
-    // It gets the producer's -X properties (TLS, SASL); the producer-only ones are no news.
-    auto conf = make_kafka_conf(settings, {{"enable.auto.commit", "false"},
-                                           {"log.configuration.warnings", "false"}});
+    // It gets the producer's -X properties for TLS and SASL; librdkafka warns once that it
+    // ignores the producer-only ones.
+    auto conf = make_kafka_conf(settings, {{"enable.auto.commit", "false"}});
     std::string error;
     if (conf->set("group.id", group_, error) != RdKafka::Conf::CONF_OK)
         throw UsageError("--group: " + error);
