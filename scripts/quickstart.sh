@@ -97,7 +97,7 @@ build/db_setup --demo
 step "Starting producer and consumer"
 # The dev broker keeps about 5 MB per partition: hold back while the consumer lags.
 # shellcheck disable=SC2086 # CDC_PRODUCER_FLAGS is a list of flags
-start_program producer $CDC_PRODUCER_FLAGS
+start_program producer ${CDC_PRODUCER_FLAGS:-}
 # When a group's last member leaves, the dev broker waits session.timeout.ms (pgtrail's
 # default: 10 s) before it hands the partitions to a newcomer; a rerun should not wait that long.
 start_program consumer -X session.timeout.ms=6000
