@@ -22,6 +22,13 @@ namespace {
 constexpr std::chrono::milliseconds kIdleWait{200};
 constexpr std::chrono::milliseconds kMetadataTimeout{5000};
 
+// How many of the messages belong to the partitions of `offsets`.
+std::size_t messages_of(const Messages& messages, const PartitionOffsets& offsets) {
+    std::size_t count = 0;
+    for (const auto& message : messages) count += offsets.count(message->partition());
+    return count;
+}
+
 // What a batch amounted to, for the progress log and metrics.
 struct BatchOutcome {
     std::size_t messages = 0;
@@ -36,7 +43,9 @@ public:
           monitor_(options.monitoring, options.drain),
           offsets_(options.group, options.kafka.topic),
           dead_letters_(options.kafka, options.kafka.topic),
-          source_(options.kafka, options.group, [this] { return load_offsets(); }),
+          source_(
+              options.kafka, options.group,
+              [this](const std::vector<std::int32_t>& assigned) { return load_offsets(assigned); }),
           tombstones_(options.tombstone_retention) {
         for (int i = 0; i < options.apply_connections; ++i)
             lanes_.push_back(std::make_unique<ApplyLane>(options.dest, options.retry));
@@ -77,11 +86,13 @@ private:
         return *conn_;
     }
 
-    PartitionOffsets load_offsets() {
+    // With `claim`, the newly assigned partitions are claimed first (offset_store.hpp).
+    PartitionOffsets load_offsets(const std::vector<std::int32_t>& claim = {}) {
         Backoff backoff(options_.retry.budget());
         for (;;) {
             try {
                 pqxx::nontransaction tx(connection());
+                offsets_.claim(tx, claim);
                 return offsets_.load(tx);
             } catch (const std::exception& e) {
                 if (!is_transient(e)) throw;
@@ -211,27 +222,41 @@ private:
     // next batch starts only when every lane has committed, so a partition's changes stay
     // in order.
     BatchOutcome apply(DecodedBatch batch, const Messages& messages) {
-        const std::size_t decoded_changes = batch.changes.size();
-        const std::size_t undecodable = batch.dead_letters.size();
+        std::size_t decoded_changes = batch.changes.size();
+        std::size_t undecodable = batch.dead_letters.size();
         std::vector<DecodedBatch> shares = split_by_partition(std::move(batch), lanes_.size());
-        for (auto& share : shares) share.changes = reduce_batch(std::move(share.changes));
-        std::vector<std::future<std::size_t>> running;
+        std::vector<std::size_t> share_changes;
+        for (auto& share : shares) {
+            share_changes.push_back(share.changes.size());
+            share.changes = reduce_batch(std::move(share.changes));
+        }
+        std::vector<std::pair<std::size_t, std::future<std::size_t>>> running;
         for (std::size_t i = 0; i < shares.size(); ++i) {
             if (shares[i].empty()) continue;
-            running.push_back(std::async(std::launch::async, [&, i] {
-                return lanes_[i]->commit_with_retry(shares[i], messages, tables_, offsets_,
-                                                    dead_letters_);
-            }));
+            running.emplace_back(i, std::async(std::launch::async, [&, i] {
+                                     return lanes_[i]->commit_with_retry(
+                                         shares[i], messages, tables_, offsets_, dead_letters_);
+                                 }));
         }
         BatchOutcome outcome{messages.size(), 0, 0};
+        PartitionOffsets committed;
         std::exception_ptr failure;
-        for (auto& lane : running) {
+        for (auto& [share, lane] : running) {
             try {
                 outcome.dead_letters += lane.get();
+                committed.insert(shares[share].next_offsets.begin(),
+                                 shares[share].next_offsets.end());
+            } catch (const PartitionsMoved& e) {
+                // Rolled back: this member no longer owns the share's partitions.
+                log::warn(e.what());
+                outcome.messages -= messages_of(messages, shares[share].next_offsets);
+                decoded_changes -= share_changes[share];
+                undecodable -= shares[share].dead_letters.size();
             } catch (...) {
                 if (!failure) failure = std::current_exception();
             }
         }
+        if (!committed.empty()) source_.commit_to_group(committed);
         if (failure) std::rethrow_exception(failure);
         // Rejected by PostgreSQL: dead letters beyond those the decoder found.
         const std::size_t rejected = outcome.dead_letters - undecodable;

@@ -29,6 +29,13 @@ const KafkaProperties kConsumerDefaults = {
     {"queued.max.messages.kbytes", "16384"},
 };
 
+// As an SQL literal ('it''s'), for a statement the operator pastes into psql.
+std::string sql_literal(const std::string& text) {
+    std::string out = "'";
+    for (const char c : text) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + "'";
+}
+
 }  // namespace
 
 class KafkaSource::Rebalancer : public RdKafka::RebalanceCb {
@@ -40,7 +47,9 @@ public:
                       std::vector<RdKafka::TopicPartition*>& partitions) override {
         if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
             try {
-                const PartitionOffsets stored = load_();
+                std::vector<std::int32_t> ids;
+                for (auto* partition : partitions) ids.push_back(partition->partition());
+                const PartitionOffsets stored = load_(ids);
                 std::string described;
                 for (auto* partition : partitions) {
                     const auto found = stored.find(partition->partition());
@@ -62,6 +71,7 @@ public:
             }
         } else {
             ++generation_;
+            assigned_.clear();
             consumer->unassign();
         }
     }
@@ -82,11 +92,20 @@ private:
 };
 
 KafkaSource::KafkaSource(const KafkaSettings& settings, const std::string& group,
-                         OffsetLoader load_offsets)
-    : rebalancer_(std::make_unique<Rebalancer>(settings.topic, std::move(load_offsets))),
-      topic_(settings.topic) {
+                         OffsetLoader claim_offsets)
+    : rebalancer_(std::make_unique<Rebalancer>(settings.topic, std::move(claim_offsets))),
+      topic_(settings.topic),
+      group_(group) {
     auto conf = make_kafka_conf(settings, kConsumerDefaults);
-    std::string error;
+    std::string error, strategy;
+    // Under the cooperative protocol a rebalance revokes some partitions and keeps the
+    // others running. Batches are dropped whole on any revocation and positions are set only
+    // on assignment, so a kept partition would skip the dropped messages: refuse it.
+    if (conf->get("partition.assignment.strategy", strategy) == RdKafka::Conf::CONF_OK &&
+        strategy.find("cooperative") != std::string::npos)
+        throw UsageError("-X partition.assignment.strategy=" + strategy +
+                         ": the cooperative rebalance protocol is not supported; use range or "
+                         "roundrobin");
     if (conf->set("group.id", group, error) != RdKafka::Conf::CONF_OK ||
         conf->set("rebalance_cb", rebalancer_.get(), error) != RdKafka::Conf::CONF_OK)
         throw UsageError("Kafka consumer: " + error);
@@ -131,20 +150,61 @@ std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds ti
     }
 }
 
-// The stored offset lies below the partition's log start: retention removed messages that
-// were never applied. Says which ones and how to heal; never resets the offset itself.
+// Kafka cannot serve the offset the consumer needs. Below the log start, retention removed
+// messages that were never applied; beyond its end, the topic is not the one the offsets
+// were stored for. Says which, and how to heal; never resets the offset itself.
 std::string KafkaSource::lost_messages(const RdKafka::Message& error) {
+    const std::int32_t partition = error.partition();
+    const std::string where = topic_ + " partition " + std::to_string(partition);
+    // The message carries the offset that could not be fetched; without it, the partition's
+    // starting position is the one in question.
+    std::int64_t wanted = error.offset();
+    if (wanted < 0) {
+        const auto found = rebalancer_->assigned().find(partition);
+        if (found != rebalancer_->assigned().end()) wanted = found->second;
+    }
+    const std::string heal =
+        ". To go on: on the destination run DELETE FROM cdc.consumer_offsets WHERE group_id = " +
+        sql_literal(group_) + " AND topic = " + sql_literal(topic_) +
+        ", start the consumer (every partition then starts at its log start; what was applied "
+        "before is skipped in effect), then run db_verify --repair to send every row that "
+        "still differs again";
     std::int64_t low = -1, high = -1;
-    consumer_->query_watermark_offsets(topic_, error.partition(), &low, &high, 5000);
-    std::int64_t stored = -1;
-    for (const auto& [partition, offset] : rebalancer_->assigned())
-        if (partition == error.partition()) stored = offset;
-    return "changes lost: " + topic_ + " partition " + std::to_string(error.partition()) +
-           " no longer holds offsets " + std::to_string(stored) + " to " + std::to_string(low - 1) +
-           " (its log now starts at " + std::to_string(low) +
-           "); they expired before they were applied (" + error.errstr() +
-           "). Run db_verify, resync the differing tables (db_setup --table ... --snapshot), "
-           "then delete this partition's row from cdc.consumer_offsets";
+    const RdKafka::ErrorCode marks =
+        consumer_->query_watermark_offsets(topic_, partition, &low, &high, 5000);
+    if (marks != RdKafka::ERR_NO_ERROR)
+        return "changes may be lost: " + where + " cannot serve " +
+               (wanted >= 0 ? "offset " + std::to_string(wanted) : "the start of its log") + " (" +
+               error.errstr() + ") and its log bounds are unreadable (" + RdKafka::err2str(marks) +
+               ")" + heal;
+    if (wanted > high)
+        return "changes lost: " + where + " ends at offset " + std::to_string(high) +
+               " but the destination stored " + std::to_string(wanted) +
+               ": the topic was recreated or truncated (a restarted dev broker starts empty), "
+               "the messages it held before are gone and offsets stored for it mean nothing "
+               "in the new one" +
+               heal;
+    if (wanted < 0)
+        return "changes lost: " + where + " no longer holds the offsets before " +
+               std::to_string(low) + "; they expired before they were applied (" + error.errstr() +
+               ")" + heal;
+    if (wanted < low)
+        return "changes lost: " + where + " no longer holds offsets " + std::to_string(wanted) +
+               " to " + std::to_string(low - 1) + " (" + std::to_string(low - wanted) +
+               " messages, its log now starts at " + std::to_string(low) +
+               "); they expired before they were applied" + heal;
+    return "changes may be lost: " + where + " refused offset " + std::to_string(wanted) +
+           " although its log holds " + std::to_string(low) + " to " + std::to_string(high - 1) +
+           " (" + error.errstr() + ")" + heal;
+}
+
+void KafkaSource::commit_to_group(const PartitionOffsets& next_offsets) {
+    std::vector<RdKafka::TopicPartition*> partitions;
+    for (const auto& [partition, offset] : next_offsets)
+        partitions.push_back(RdKafka::TopicPartition::create(topic_, partition, offset));
+    // A refusal (the partition moved on in a rebalance) costs only this report.
+    consumer_->commitAsync(partitions);
+    RdKafka::TopicPartition::destroy(partitions);
 }
 
 std::uint64_t KafkaSource::generation() const { return rebalancer_->generation(); }

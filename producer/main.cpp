@@ -18,6 +18,13 @@ int main(int argc, char** argv) {
                    "How often an idle producer asks the source for new changes")
         ->check(CLI::Range(1, 60000))
         ->capture_default_str();
+    app.add_option("--max-group-lag", options.max_group_lag,
+                   "Hold publishing while consumer group --group lags this many messages on a "
+                   "partition (0: never); for brokers that keep little, like the dev broker")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40))
+        ->capture_default_str();
+    app.add_option("--group", options.group, "Consumer group --max-group-lag watches")
+        ->capture_default_str();
     app.add_flag("--drain", options.drain,
                  "Publish every change committed before start, then exit 0");
     return run_program("producer", app, argc, argv, [&] {

@@ -10,6 +10,7 @@
 #include "common/log.hpp"
 #include "common/pg_session.hpp"
 #include "common/shutdown.hpp"
+#include "producer/backlog_limit.hpp"
 #include "producer/change_probe.hpp"
 #include "producer/envelope_encoder.hpp"
 #include "producer/kafka_publisher.hpp"
@@ -33,7 +34,7 @@ std::int64_t now_ms() {
 
 // Publishes one snapshot batch and records it. Returns the number of log rows published.
 std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, int page_size,
-                           bool drain, ProducerMonitor& monitor) {
+                           bool drain, ProducerMonitor& monitor, BacklogLimit& backlog_limit) {
     SnapshotBatch batch(conn);
     if (drain) monitor.drain_started(batch.count_rows());
     EnvelopeEncoder encoder(batch.source_db());
@@ -41,6 +42,9 @@ std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, in
     std::int64_t messages = 0;
     const auto started = std::chrono::steady_clock::now();
     for (;;) {
+        // The limit reads delivered messages only: what was sent must be confirmed first.
+        if (backlog_limit.enabled()) publisher.confirm_all();
+        backlog_limit.wait_for_room();
         const pqxx::result page = batch.next_page(page_size);
         if (page.empty()) break;
         const std::int64_t processed_ms = now_ms();
@@ -77,6 +81,7 @@ int run_producer(const ProducerOptions& options) {
     std::unique_ptr<pqxx::connection> conn;
     const ChangeProbe probe(std::chrono::milliseconds(options.poll_interval_ms));
     LogPruner pruner;
+    BacklogLimit backlog_limit(options.kafka, options.group, options.max_group_lag);
     Backoff backoff(options.retry.budget());
     std::int64_t published_total = 0;
     while (!shutdown_requested()) {
@@ -87,8 +92,8 @@ int run_producer(const ProducerOptions& options) {
                 if (!acquire_leader_lock(*conn)) break;
             }
             monitor.tick(*conn);
-            const std::int64_t published =
-                publish_batch(*conn, *publisher, options.page_size, options.drain, monitor);
+            const std::int64_t published = publish_batch(*conn, *publisher, options.page_size,
+                                                         options.drain, monitor, backlog_limit);
             if (backoff.in_outage()) log::info("publishing again");
             backoff.reset();
             published_total += published;

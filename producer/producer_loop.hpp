@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "common/cli_options.hpp"
@@ -14,6 +15,9 @@ struct ProducerOptions {
     int page_size = 10000;
     int poll_interval_ms = 10;
     bool drain = false;
+    // Hold publishing while `group` lags this many messages on a partition (0: never).
+    std::string group = "pgtrail";
+    std::int64_t max_group_lag = 0;
 };
 
 // Publishes the source's log until shutdown (or, with drain, until every change committed

@@ -7,12 +7,19 @@
 #                                    --purge also deletes the state directory
 #   scripts/stack.sh status          show what runs (exit 0 only if everything does)
 #   scripts/stack.sh env             print the path of the env file to source
+#   scripts/stack.sh broker CMD...   send a command to the dev broker (with
+#                                    PGTRAIL_STACK_BROKERS=3: `fail 1 2`, `up 1`, ...; see
+#                                    pgtrail_dev_broker --help) and show its answer
 #
 # Environment: PGTRAIL_STACK_DIR (default <repo>/.stack), PGTRAIL_SOURCE_PORT (5433),
-# PGTRAIL_DEST_PORT (5434), PGTRAIL_DEV_BROKER (<repo>/build/pgtrail_dev_broker).
+# PGTRAIL_DEST_PORT (5434), PGTRAIL_DEV_BROKER (<repo>/build/pgtrail_dev_broker),
+# PGTRAIL_STACK_PARTITIONS (12), PGTRAIL_STACK_BROKERS (1; 3 to rehearse a broker loss).
 #
 # The dev broker keeps its data in memory only: after it restarts the topic is empty, so
 # offsets stored in the destination point past its end. Start over with `down --purge`.
+# It keeps about 5 MB per partition, hence many partitions, and the env file's
+# CDC_PRODUCER_FLAGS make the producer hold back while the consumer lags (README, Operations:
+# local window).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,9 +28,12 @@ src_port=${PGTRAIL_SOURCE_PORT:-5433}
 dst_port=${PGTRAIL_DEST_PORT:-5434}
 broker_bin=${PGTRAIL_DEV_BROKER:-$repo/build/pgtrail_dev_broker}
 topic=cdc_events
+partitions=${PGTRAIL_STACK_PARTITIONS:-12}
+brokers=${PGTRAIL_STACK_BROKERS:-1}
 env_file=$stack_dir/env
 broker_pid_file=$stack_dir/broker.pid
 broker_addr_file=$stack_dir/broker.addr
+broker_commands=$stack_dir/broker.in
 marker=$stack_dir/.pgtrail-stack
 timeout_s=30
 
@@ -142,9 +152,12 @@ broker_up() {
         return
     fi
     if [[ -n $pid ]]; then stop_pid "$pid" "dev broker without address file"; fi
-    rm -f "$broker_addr_file" "$broker_pid_file"
+    rm -f "$broker_addr_file" "$broker_pid_file" "$broker_commands"
+    mkfifo "$broker_commands"
     # setsid: a Ctrl-C in the terminal that ran `up` must not take the broker down later.
-    setsid "$broker_bin" --address-file "$broker_addr_file" </dev/null >>"$log" 2>&1 &
+    # Its stdin is the command pipe, opened read-write so that it never sees end of file.
+    setsid "$broker_bin" --address-file "$broker_addr_file" --brokers "$brokers" \
+        --topic "$topic:$partitions" --topic "${topic}_dlq:1" <>"$broker_commands" >>"$log" 2>&1 &
     pid=$!
     echo "$pid" >"$broker_pid_file"
     for ((i = 0; i < timeout_s * 10; i++)); do
@@ -188,6 +201,8 @@ export CDC_SOURCE_URL=postgresql://postgres@127.0.0.1:$src_port/postgres
 export CDC_DEST_URL=postgresql://postgres@127.0.0.1:$dst_port/postgres
 export CDC_BROKERS=$(<"$broker_addr_file")
 export CDC_TOPIC=$topic
+# For the producer: the dev broker's window (README, Operations: local window).
+export CDC_PRODUCER_FLAGS="-X compression.type=zstd --max-group-lag 8000"
 EOF
     mv "$env_file.tmp" "$env_file"
     local shown=${env_file#"$PWD"/}
@@ -221,7 +236,7 @@ cmd_down() {
     else
         say "dev broker not running"
     fi
-    rm -f "$broker_pid_file" "$broker_addr_file" "$env_file"
+    rm -f "$broker_pid_file" "$broker_addr_file" "$broker_commands" "$env_file"
     for name in source dest; do
         data=$stack_dir/$([[ $name == source ]] && echo src || echo dst)
         if pg_running "$data"; then
@@ -268,6 +283,25 @@ cmd_status() {
     return "$ok"
 }
 
+cmd_broker() {
+    local log=$stack_dir/logs/broker.log lines i
+    if ! owned_pid "$broker_pid_file" >/dev/null || [[ ! -p $broker_commands ]]; then
+        die "no dev broker running; run 'scripts/stack.sh up' first"
+    fi
+    (($#)) || die "broker needs a command, e.g. 'fail 1 2' (see pgtrail_dev_broker --help)"
+    lines=$(wc -l <"$log")
+    echo "$*" >"$broker_commands"
+    # The answer is the broker's next line of output.
+    for ((i = 0; i < timeout_s * 10; i++)); do
+        if (($(wc -l <"$log") > lines)); then
+            tail -n +"$((lines + 1))" "$log" | head -n 1
+            return
+        fi
+        sleep 0.1
+    done
+    die "the dev broker did not answer, see $log"
+}
+
 cmd_env() {
     [[ -f $env_file ]] || die "no env file at $env_file; run 'scripts/stack.sh up' first"
     echo "$env_file"
@@ -278,8 +312,9 @@ case ${1:-} in
     down) cmd_down "${@:2}" ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    broker) cmd_broker "${@:2}" ;;
     *)
-        echo "usage: scripts/stack.sh up | down [--purge] | status | env" >&2
+        echo "usage: scripts/stack.sh up | down [--purge] | status | env | broker CMD..." >&2
         exit 2
         ;;
 esac

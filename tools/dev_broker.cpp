@@ -1,13 +1,17 @@
 // pgtrail_dev_broker: a Kafka endpoint for development and tests, so the local stack needs no
-// JVM or Docker. It is librdkafka's mock cluster: it speaks the Kafka protocol on an ephemeral
-// loopback port, keeps everything in memory (a restart starts empty) and keeps only about 5 MB
+// JVM or Docker. It is librdkafka's mock cluster: it speaks the Kafka protocol on ephemeral
+// loopback ports, keeps everything in memory (a restart starts empty) and keeps only about 5 MB
 // per partition. It does not answer admin CreateTopics, hence the topics are created here.
+// With --brokers 3 it is a cluster whose brokers can fail and return on command (stdin), to
+// rehearse what a broker loss does to the pipeline.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <poll.h>
 #include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
@@ -15,10 +19,12 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -31,8 +37,17 @@ constexpr std::string_view kUsage =
     "  --topic NAME:PARTITIONS  topic to create (repeatable; default cdc_events:3 and\n"
     "                           cdc_events_dlq:1)\n"
     "  --address-file FILE      write the bootstrap host:port to FILE once the broker is up\n"
-    "  --brokers N              number of mock brokers (default 1)\n"
-    "Runs until SIGINT or SIGTERM. Data is kept in memory only.\n";
+    "  --brokers N              number of mock brokers (default 1); topics are replicated\n"
+    "                           to min(N, 3) of them\n"
+    "Runs until SIGINT or SIGTERM. Data is kept in memory only.\n"
+    "Commands on stdin, one per line, each answered 'ok' or 'error: ...' on stdout:\n"
+    "  down BROKER          the broker drops its connections and refuses new ones\n"
+    "  up BROKER            it accepts connections again\n"
+    "  fail BROKER TO       down BROKER, and every partition moves its leadership to TO\n"
+    "                       (what a controller does; down alone moves nothing)\n"
+    "  leader TOPIC PARTITION BROKER   moves one partition's leadership\n"
+    "  coordinator GROUP BROKER        moves a consumer group's coordinator\n"
+    "Brokers are numbered from 1.\n";
 
 struct UsageError : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -132,6 +147,58 @@ struct MockClusterDeleter {
     void operator()(rd_kafka_mock_cluster_t* mc) const { rd_kafka_mock_cluster_destroy(mc); }
 };
 
+// One stdin command against the cluster; returns the reply line.
+std::string execute(rd_kafka_mock_cluster_t* cluster, const Options& opts,
+                    const std::string& line) {
+    std::istringstream words(line);
+    std::string verb;
+    words >> verb;
+    const auto answer = [](rd_kafka_resp_err_t err) {
+        return err ? std::string("error: ") + rd_kafka_err2str(err) : std::string("ok");
+    };
+    int broker = 0, to = 0, partition = 0;
+    std::string topic;
+    if (verb == "down" && words >> broker)
+        return answer(rd_kafka_mock_broker_set_down(cluster, broker));
+    if (verb == "up" && words >> broker)
+        return answer(rd_kafka_mock_broker_set_up(cluster, broker));
+    if (verb == "leader" && words >> topic >> partition >> broker)
+        return answer(
+            rd_kafka_mock_partition_set_leader(cluster, topic.c_str(), partition, broker));
+    if (verb == "coordinator" && words >> topic >> broker)
+        return answer(rd_kafka_mock_coordinator_set(cluster, "group", topic.c_str(), broker));
+    if (verb == "fail" && words >> broker >> to) {
+        if (auto err = rd_kafka_mock_broker_set_down(cluster, broker)) return answer(err);
+        // The mock does not say who leads what, so every partition moves to `to`.
+        for (const auto& t : opts.topics)
+            for (int p = 0; p < t.partitions; ++p)
+                if (auto err = rd_kafka_mock_partition_set_leader(cluster, t.name.c_str(), p, to))
+                    return answer(err);
+        return "ok";
+    }
+    return "error: unknown command '" + line + "' (try --help)";
+}
+
+// Reads commands until stdin closes or `stop` is set; polls so that it can be stopped.
+void serve_commands(rd_kafka_mock_cluster_t* cluster, const Options& opts,
+                    const std::atomic<bool>& stop) {
+    std::string pending;
+    char buf[512];
+    while (!stop) {
+        pollfd in{STDIN_FILENO, POLLIN, 0};
+        if (poll(&in, 1, 200) <= 0) continue;
+        const ssize_t got = read(STDIN_FILENO, buf, sizeof buf);
+        if (got <= 0) return;  // closed: the broker runs on without commands
+        pending.append(buf, static_cast<std::size_t>(got));
+        for (auto eol = pending.find('\n'); eol != std::string::npos; eol = pending.find('\n')) {
+            const std::string line = pending.substr(0, eol);
+            pending.erase(0, eol + 1);
+            if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+            std::cout << execute(cluster, opts, line) << std::endl;
+        }
+    }
+}
+
 int run(const Options& opts) {
     // Blocked before librdkafka starts its threads, so they inherit the mask and the signals
     // reach only sigwait below instead of killing the process mid-shutdown.
@@ -170,8 +237,12 @@ int run(const Options& opts) {
     if (!opts.address_file.empty()) write_atomically(opts.address_file, bootstraps);
     std::cout << "dev broker listening on " << bootstraps << std::endl;
 
+    std::atomic<bool> stop{false};
+    std::thread commands(serve_commands, cluster.get(), std::cref(opts), std::cref(stop));
     int sig = 0;
     sigwait(&stop_signals, &sig);
+    stop = true;
+    commands.join();
 
     // The file's presence tells scripts the broker is up; a stale one would mislead them.
     if (!opts.address_file.empty()) {

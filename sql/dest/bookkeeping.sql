@@ -13,6 +13,18 @@ CREATE TABLE IF NOT EXISTS cdc.consumer_offsets (
     PRIMARY KEY (group_id, topic, partition)
 );
 
+-- Which assignment owns a partition: each assignment raises the claim, and a batch stores
+-- its offsets only under the claim it was read under, so a member that lost the partition
+-- while it was paused commits nothing for it (consumer/offset_store.hpp).
+CREATE TABLE IF NOT EXISTS cdc.consumer_claims (
+    group_id   text NOT NULL,
+    topic      text NOT NULL,
+    partition  integer NOT NULL,
+    claim      bigint NOT NULL,
+    claimed_at timestamptz NOT NULL,
+    PRIMARY KEY (group_id, topic, partition)
+);
+
 -- A deleted row's key and the position of its delete, so that an older insert or update
 -- delivered again later cannot bring the row back.
 CREATE TABLE IF NOT EXISTS cdc.tombstones (
@@ -48,6 +60,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgtrail_consumer') THEN
         GRANT USAGE ON SCHEMA cdc TO pgtrail_consumer;
         GRANT SELECT, INSERT, UPDATE ON cdc.consumer_offsets TO pgtrail_consumer;
+        GRANT SELECT, INSERT, UPDATE ON cdc.consumer_claims TO pgtrail_consumer;
         GRANT SELECT, INSERT, UPDATE, DELETE ON cdc.tombstones TO pgtrail_consumer;
         GRANT SELECT, INSERT ON cdc.dead_letters TO pgtrail_consumer;
     END IF;

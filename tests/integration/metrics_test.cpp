@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -15,6 +16,7 @@
 #include "harness/binaries.hpp"
 #include "harness/eventually.hpp"
 #include "harness/replica.hpp"
+#include "harness/services.hpp"
 #include "harness/sql.hpp"
 #include "harness/test_env.hpp"
 
@@ -23,6 +25,21 @@ using namespace pgtrail::it;
 using namespace std::chrono_literals;
 
 namespace {
+
+// The distinct counts that terminal bar redraws ("\r\033[K[###---] 1200/20000 ...") show, in
+// the order drawn; `of_total` is "/20000 ".
+std::vector<long> bar_counts(const std::string& out, const std::string& of_total) {
+    std::vector<long> counts;
+    const std::string redraw = "\r\033[K[";
+    for (auto at = out.find(redraw); at != std::string::npos; at = out.find(redraw, at + 1)) {
+        const auto end = out.find(of_total, at);
+        const auto start = out.rfind(' ', end);
+        if (end == std::string::npos || start == std::string::npos || start < at) continue;
+        const long count = std::stol(out.substr(start + 1, end - start - 1));
+        if (counts.empty() || counts.back() != count) counts.push_back(count);
+    }
+    return counts;
+}
 
 // A loopback socket bound to a port the kernel chose; listening while it lives.
 class TakenPort {
@@ -279,13 +296,21 @@ TEST_CASE("a drain on a terminal draws a self-updating progress bar") {
         for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
         return out + "'";
     };
-    const std::string command = quoted(kProducer) + " --source " + quoted(env.source_url()) +
-                                " --brokers " + quoted(env.brokers()) + " --topic " +
-                                quoted(env.topic()) + " --drain --batch-size 1000";
+    // Sending blocks once 1000 messages wait, and one request of at most 500 is in flight at
+    // a time, each answered 100 ms late: the drain's pages go out over at least 4 s, so a bar
+    // that redraws every 250 ms as pages are sent must show several counts on the way.
+    const std::string command =
+        quoted(kProducer) + " --source " + quoted(env.source_url()) + " --brokers " +
+        quoted(env.brokers()) + " --topic " + quoted(env.topic()) +
+        " --drain --batch-size 1000 -X queue.buffering.max.messages=1000 -X "
+        "batch.num.messages=500 -X max.in.flight.requests.per.connection=1";
+    const BrokerDelay slow(services().broker, 100ms);
     const auto run = env.run("/usr/bin/script", {"-qec", command, "/dev/null"}, 120s);
     INFO(run.log);
     CHECK(run.exit_code == 0);
-    CHECK(run.out.find("\r\033[K[") != std::string::npos);  // the bar redraws its line
-    CHECK(run.out.find("/20000 ") != std::string::npos);
+    const std::vector<long> counts = bar_counts(run.out, "/20000 ");
+    CHECK_MESSAGE(counts.size() >= 3, "bar drawn with " << counts.size() << " distinct counts");
+    CHECK(std::is_sorted(counts.begin(), counts.end()));
+    CHECK((!counts.empty() && counts.back() == 20000));
     CHECK(run.out.find("stopped; published 20000 changes") != std::string::npos);
 }

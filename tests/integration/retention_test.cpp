@@ -6,7 +6,9 @@
 #include <string>
 
 #include "harness/background_writer.hpp"
+#include "harness/crafted_change.hpp"
 #include "harness/eventually.hpp"
+#include "harness/kafka_messages.hpp"
 #include "harness/pipeline.hpp"
 #include "harness/replica.hpp"
 #include "harness/sql.hpp"
@@ -127,7 +129,17 @@ TEST_CASE("with --tombstone-retention 1s a tombstone disappears and replication 
     // The two deletes may reach different apply transactions, hence prunes.
     CHECK(consumer.logged("tombstones older than the retention"));
 
-    // The keys are free again: new rows with them, changed and deleted, replicate.
+    // Pruned means no longer guarding: an insert of key 1 older than its delete, delivered
+    // now, brings the row back (the limit README states); the tombstone would have refused it.
+    produce_messages(env.brokers(), env.topic(),
+                     {crafted_message(env.source_db(), {"items", 'c', "{\"id\":1}", std::nullopt,
+                                                        "{\"id\":1,\"v\":99}", 1, 1})});
+    const std::string row_1 = "SELECT coalesce(max(v), -1) FROM items WHERE id = 1";
+    CHECK_MESSAGE(eventually([&] { return query_value(env.dest_url(), row_1) == "99"; }),
+                  "an older insert of a pruned key stayed out: the tombstone still guards it");
+
+    // The keys are free on the source too: new rows with them, changed and deleted, replicate
+    // (row 1 with its newer insert).
     exec(env.source_url(), "INSERT INTO items (id, v) VALUES (1, 10), (2, 20)");
     exec(env.source_url(), "UPDATE items SET v = v + 1");
     exec(env.source_url(), "DELETE FROM items WHERE id = 3");
