@@ -4,11 +4,14 @@
 // unreachable and for how long, Kafka's waits included; a dead-letter topic that is missing
 // is a clear error and no letter is lost.
 #include <doctest/doctest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
-#include <optional>
+#include <memory>
 #include <pqxx/pqxx>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "harness/background_writer.hpp"
@@ -61,7 +64,7 @@ std::pair<int, std::chrono::milliseconds> stop_timed(Program& program) {
 // stopped programs left behind was recorded as done without being done.
 void resume_and_verify(TestEnv& env) {
     Program producer = env.producer();
-    Program consumer = env.consumer(kQuickRejoin);
+    Program consumer = env.consumer();
     const auto gap = wait_until_replicated(env, kItems, 60s);
     CHECK_MESSAGE(gap.empty(), gap);
     CHECK_MESSAGE(producer.stop() == 0, producer.log());
@@ -84,6 +87,43 @@ std::string insert_marker(const std::string& url, int id) {
     tx.commit();
     return txid;
 }
+
+// A broker of this test's own (librdkafka's mock, like the shared dev broker) holding
+// `topic` and answering every metadata request for `refused` with `error`: how a real
+// cluster answers for a topic that does not exist (automatic creation off) or that pgtrail
+// may not write. The shared broker cannot: it creates any topic a client asks about.
+class BrokerRefusingTopic {
+public:
+    BrokerRefusingTopic(const std::string& topic, const std::string& refused,
+                        rd_kafka_resp_err_t error) {
+        char errstr[512];
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        if (rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", errstr, sizeof errstr) !=
+                RD_KAFKA_CONF_OK ||
+            rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            throw std::runtime_error(errstr);
+        }
+        handle_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr));
+        if (!handle_) {
+            rd_kafka_conf_destroy(conf);
+            throw std::runtime_error(errstr);
+        }
+        rd_kafka_mock_cluster_t* cluster = rd_kafka_handle_mock_cluster(handle_.get());
+        if (rd_kafka_mock_topic_create(cluster, topic.c_str(), 3, 1) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            throw std::runtime_error("mock topic " + topic);
+        rd_kafka_mock_topic_set_error(cluster, refused.c_str(), error);
+        bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster);
+    }
+    const std::string& bootstraps() const { return bootstraps_; }
+
+private:
+    struct HandleDeleter {
+        void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+    };
+    std::unique_ptr<rd_kafka_t, HandleDeleter> handle_;  // owns the mock cluster
+    std::string bootstraps_;
+};
 
 }  // namespace
 
@@ -237,35 +277,44 @@ TEST_CASE("broker lost mid-stream: the producer exits 3 within --retry-for, noth
     resume_and_verify(env);
 }
 
-TEST_CASE("dead-letter topic missing: exit 2 saying so, the letters kept in cdc.dead_letters") {
-    TestEnv env;
-    INFO(env.logs());
-    exec(env.source_url(), kCreateItems);
-    const auto setup = env.setup({"--table", kItems});
-    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
-    // A topic without its _dlq companion (the dev broker creates none on its own, and pgtrail
-    // asks for no automatic creation).
-    const std::string topic = env.topic() + "_alone";
-    services().broker.create_topic(topic, 1);
-    produce_messages(env.brokers(), topic,
-                     {{0, 0, "{\"id\":1}", "not json"},
-                      {0, 0, "{\"id\":2}",
-                       R"({"before":null,"after":{"id":2,"v":2,"note":"good"},"op":"c",)"
-                       R"("ts_ms":1,"source":{"db":"x","schema":"public","table":"items",)"
-                       R"("txId":1,"seq":1,"ts_us":1}})"}});
-    Program consumer =
-        env.start(kConsumer, {"--dest", env.dest_url(), "--brokers", env.brokers(), "--topic",
-                              topic, "--group", env.group(), "--drain", "--retry-for", "20"});
-    CHECK_MESSAGE(consumer.wait(60s) == 2, consumer.log());
-    const std::string reason = last_line(consumer.err());
-    CHECK_MESSAGE(
-        reason.find("dead-letter topic " + topic + "_dlq does not exist") != std::string::npos,
-        reason);
-    CHECK_MESSAGE(reason.find("kept in cdc.dead_letters") != std::string::npos, reason);
-    CHECK(query_value(env.dest_url(), "SELECT count(*) FROM cdc.dead_letters WHERE topic = '" +
-                                          topic + "'") == "1");
-    CHECK(
-        query_value(env.dest_url(), "SELECT next_offset FROM cdc.consumer_offsets WHERE topic = '" +
-                                        topic + "' AND partition = 0") == "2");
-    CHECK(query_value(env.dest_url(), "SELECT note FROM items WHERE id = 2") == "good");
+TEST_CASE("dead-letter topic missing or forbidden: exit 2 saying so, letters kept in the table") {
+    struct Case {
+        const char* what;
+        rd_kafka_resp_err_t error;
+        std::string said;
+    };
+    const Case cases[] = {
+        {"missing", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART, "_dlq does not exist"},
+        {"forbidden", RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+         "_dlq cannot be used (Kafka topic "},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        TestEnv env;
+        INFO(env.logs());
+        exec(env.source_url(), kCreateItems);
+        const auto setup = env.setup({"--table", kItems});
+        REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+        BrokerRefusingTopic broker(env.topic(), env.dlq_topic(), c.error);
+        produce_messages(broker.bootstraps(), env.topic(),
+                         {{0, 0, "{\"id\":1}", "not json"},
+                          {0, 0, "{\"id\":2}",
+                           R"({"before":null,"after":{"id":2,"v":2,"note":"good"},"op":"c",)"
+                           R"("ts_ms":1,"source":{"db":"x","schema":"public","table":"items",)"
+                           R"("txId":1,"seq":1,"ts_us":1}})"}});
+        Program consumer = env.start(
+            kConsumer, {"--dest", env.dest_url(), "--brokers", broker.bootstraps(), "--topic",
+                        env.topic(), "--group", env.group(), "--drain", "--retry-for", "20"});
+        CHECK_MESSAGE(consumer.wait(60s) == 2, consumer.log());
+        const std::string reason = last_line(consumer.err());
+        CHECK_MESSAGE(reason.find("dead-letter topic " + env.topic() + c.said) != std::string::npos,
+                      reason);
+        CHECK_MESSAGE(reason.find("kept in cdc.dead_letters") != std::string::npos, reason);
+        // The letter and the good change are both recorded with the offset past them.
+        CHECK(query_value(env.dest_url(), "SELECT count(*) FROM cdc.dead_letters") == "1");
+        CHECK(query_value(env.dest_url(),
+                          "SELECT next_offset FROM cdc.consumer_offsets WHERE partition = 0") ==
+              "2");
+        CHECK(query_value(env.dest_url(), "SELECT note FROM items WHERE id = 2") == "good");
+    }
 }
