@@ -56,6 +56,7 @@ public:
 
     void dr_cb(RdKafka::Message& message) override {
         std::lock_guard lock(mutex_);
+        last_report_ = std::chrono::steady_clock::now();
         if (message.err() == RdKafka::ERR_NO_ERROR) {
             ++confirmed_;
             return;
@@ -84,16 +85,24 @@ public:
         std::lock_guard lock(mutex_);
         return confirmed_;
     }
+    std::chrono::steady_clock::time_point last_report() const {
+        std::lock_guard lock(mutex_);
+        return last_report_;
+    }
 
 private:
     mutable std::mutex mutex_;
+    std::chrono::steady_clock::time_point last_report_;
     std::int64_t confirmed_ = 0;
     Failures failures_;
 };
 
 KafkaPublisher::KafkaPublisher(const KafkaSettings& settings, std::string topic,
                                std::chrono::seconds retry_budget)
-    : tracker_(std::make_unique<DeliveryTracker>()), topic_(std::move(topic)) {
+    : tracker_(std::make_unique<DeliveryTracker>()),
+      topic_(std::move(topic)),
+      // --retry-for 0 still gives a healthy broker time to answer.
+      budget_(std::max<std::chrono::seconds>(retry_budget, std::chrono::seconds(1))) {
     auto conf = make_kafka_conf(settings, with_waits_bounded(kProducerDefaults, retry_budget));
     std::string error;
     if (conf->set("dr_cb", tracker_.get(), error) != RdKafka::Conf::CONF_OK)
@@ -118,13 +127,17 @@ void KafkaPublisher::send(std::string_view key, std::string_view value) {
         const RdKafka::ErrorCode err = producer_->produce(
             topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
             const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, nullptr);
-        if (err == RdKafka::ERR_NO_ERROR) break;
+        if (err == RdKafka::ERR_NO_ERROR) {
+            last_send_ = std::chrono::steady_clock::now();
+            break;
+        }
         if (err == RdKafka::ERR_MSG_SIZE_TOO_LARGE)
             throw RuntimeFailure(too_large(key, key.size() + value.size()));
         if (err != RdKafka::ERR__QUEUE_FULL) throw_kafka_error(err, "Kafka produce to " + topic_);
         // A full queue drains only as Kafka confirms: during an outage that takes until the
         // messages time out, so a failure or a shutdown ends the wait.
         if (tracker_->any_failed()) throw_failures();
+        throw_if_stalled();
         if (shutdown_requested())
             throw ShutdownRequested(
                 "stopped while Kafka was not accepting the batch; it is published again at the "
@@ -138,6 +151,7 @@ void KafkaPublisher::confirm_all() {
     auto grace_end = std::chrono::steady_clock::time_point::max();
     while (producer_->outq_len() > 0) {
         producer_->flush(100);
+        throw_if_stalled();
         if (!shutdown_requested()) continue;
         const auto now = std::chrono::steady_clock::now();
         if (grace_end == std::chrono::steady_clock::time_point::max())
@@ -148,6 +162,17 @@ void KafkaPublisher::confirm_all() {
                 "published again at the next start");
     }
     throw_failures();
+}
+
+// librdkafka reports an in-flight message only after message.timeout.ms plus the
+// socket.timeout.ms of the request it rode in, so it is not left to say when to give up:
+// Kafka having taken and confirmed nothing for the whole budget is the budget spent.
+void KafkaPublisher::throw_if_stalled() const {
+    const auto progress = std::max(last_send_, tracker_->last_report());
+    if (std::chrono::steady_clock::now() - progress < budget_) return;
+    throw TransientError(log::cat("Kafka confirmed none of the ", producer_->outq_len(),
+                                  " messages sent to ", topic_, " for ", budget_.count(), " s"),
+                         progress);
 }
 
 void KafkaPublisher::throw_failures() {

@@ -35,7 +35,8 @@ public:
     // the batch as published unless it returns. A failed delivery throws what its error
     // code calls for (retry_policy.hpp): TransientError dated from when the first failed
     // message was sent, so the time librdkafka spent retrying it counts against the
-    // budget. A shutdown request gives the batch one more second, then ShutdownRequested.
+    // budget; so does Kafka confirming nothing for the whole budget. A shutdown request
+    // gives the batch one more second, then ShutdownRequested.
     void confirm_all();
 
     std::int64_t confirmed_total() const;
@@ -47,9 +48,12 @@ public:
 private:
     class DeliveryTracker;
     void throw_failures();
+    void throw_if_stalled() const;
     std::unique_ptr<DeliveryTracker> tracker_;
     std::unique_ptr<RdKafka::Producer> producer_;
     std::string topic_;
+    std::chrono::seconds budget_;
+    std::chrono::steady_clock::time_point last_send_;
 };
 
 }  // namespace pgtrail
