@@ -43,38 +43,42 @@ public:
     }
 
     int run() {
-        std::size_t applied = 0, dead = 0;
         try {
-            connection();
-            const auto targets = wait_for_watermarks();
-            if (options_.drain) monitor_.drain_started(total_lag(targets));
-            source_.subscribe();
-            while (!shutdown_requested()) {
-                monitor_.tick([this] { return lag(); });
-                if (options_.drain && drained(targets)) break;
-                if (!tombstones_.prune_when_due(connection())) conn_.reset();
-                Messages messages = collect();
-                if (messages.empty()) continue;
-                const auto started = std::chrono::steady_clock::now();
-                const BatchOutcome batch = apply_when_schema_fits(messages);
-                monitor_.batch_applied(static_cast<std::int64_t>(batch.messages),
-                                       static_cast<std::int64_t>(batch.changes),
-                                       static_cast<std::int64_t>(batch.dead_letters),
-                                       std::chrono::steady_clock::now() - started);
-                applied += batch.messages;
-                dead += batch.dead_letters;
-            }
+            replicate();
         } catch (const ShutdownRequested& e) {
             // Every lane commits its partitions' changes with their offsets or nothing, so
             // what is stored is consistent whichever lanes got to commit.
             log::info(e.what());
         }
         monitor_.finish([this] { return lag(); });
-        log::info("stopped; applied ", applied, " messages, ", dead, " dead letters");
+        log::info("stopped; applied ", applied_, " messages, ", dead_, " dead letters");
         return kExitOk;
     }
 
 private:
+    // Until shutdown or, with --drain, until everything up to the start's watermarks is in.
+    void replicate() {
+        connection();
+        const auto targets = wait_for_watermarks();
+        if (options_.drain) monitor_.drain_started(total_lag(targets));
+        source_.subscribe();
+        while (!shutdown_requested()) {
+            monitor_.tick([this] { return lag(); });
+            if (options_.drain && drained(targets)) break;
+            if (!tombstones_.prune_when_due(connection())) conn_.reset();
+            Messages messages = collect();
+            if (messages.empty()) continue;
+            const auto started = std::chrono::steady_clock::now();
+            const BatchOutcome batch = apply_when_schema_fits(messages);
+            monitor_.batch_applied(static_cast<std::int64_t>(batch.messages),
+                                   static_cast<std::int64_t>(batch.changes),
+                                   static_cast<std::int64_t>(batch.dead_letters),
+                                   std::chrono::steady_clock::now() - started);
+            applied_ += batch.messages;
+            dead_ += batch.dead_letters;
+        }
+    }
+
     pqxx::connection& connection() {
         if (!conn_) {
             conn_ = connect_with_retry(options_.dest, "destination", options_.retry.budget());
@@ -248,6 +252,8 @@ private:
     TombstonePruner tombstones_;
     std::map<TableName, TableInfo> tables_;
     std::vector<std::unique_ptr<ApplyLane>> lanes_;
+    std::size_t applied_ = 0;  // messages, for the "stopped" line
+    std::size_t dead_ = 0;     // dead letters among them
 };
 
 }  // namespace
