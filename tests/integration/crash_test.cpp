@@ -107,8 +107,10 @@ void crash_and_restart(std::string& figures) {
 
     const std::uint32_t seed = kill_moments_seed();
     // Printed at once and attached to every failure, so a failing run can be replayed.
-    MESSAGE("kill moments from seed ", seed, " (replay: ", kSeedVariable, "=", seed, ")");
-    INFO("kill moments from seed ", seed, " (replay: ", kSeedVariable, "=", seed, ")");
+    const std::string replay = "kill moments from seed " + std::to_string(seed) +
+                               " (replay: " + kSeedVariable + "=" + std::to_string(seed) + ")";
+    MESSAGE(replay);
+    INFO(replay);
     figures += "seed " + std::to_string(seed) + "; ";
     std::mt19937 rng(seed);
     std::uniform_int_distribution<int> delay_ms(200, 2000);
