@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include "common/errors.hpp"
 
@@ -68,22 +69,20 @@ private:
     int attempts_ = 0;
 };
 
-// Calls `attempt` until it succeeds, through a RetryPolicy: returns its result (recovered,
-// logging `recovered` if it had failed), or throws ShutdownRequested, the budget-spent
-// RuntimeFailure or the first permanent error.
+// Calls `attempt` until it succeeds, through a RetryPolicy: returns its result (recovered),
+// or throws ShutdownRequested, the budget-spent RuntimeFailure or the first permanent error.
 template <typename Attempt>
-auto with_retries(std::chrono::seconds budget, std::string failing, Attempt&& attempt,
-           std::string_view recovered = {}) {
+auto with_retries(std::chrono::seconds budget, std::string failing, Attempt&& attempt) {
     RetryPolicy policy(budget, std::move(failing));
     for (;;) {
         try {
             if constexpr (std::is_void_v<std::invoke_result_t<Attempt&>>) {
                 attempt();
-                policy.after_success(recovered);
+                policy.after_success();
                 return;
             } else {
                 auto result = attempt();
-                policy.after_success(recovered);
+                policy.after_success();
                 return result;
             }
         } catch (const std::exception& e) {
