@@ -95,6 +95,9 @@ int run_program(std::string_view name, CLI::App& app, int argc, char** argv,
     for (int i = 1; i < argc; ++i) hide_password_in_place(argv[i]);
     try {
         return body();
+    } catch (const ShutdownRequested& e) {
+        log::info("stopped: ", one_line(e.what()));
+        return kExitOk;
     } catch (const UsageError& e) {
         log::write_final_error(one_line(e.what()));
         return kExitUsage;

@@ -1,5 +1,7 @@
 #include "common/kafka_config.hpp"
 
+#include <algorithm>
+
 #include "common/errors.hpp"
 #include "common/log.hpp"
 
@@ -42,6 +44,9 @@ private:
 
 KafkaLogForwarder g_log_forwarder;
 
+constexpr std::chrono::milliseconds kShortestWait{1000};
+constexpr std::chrono::milliseconds kLongestRequest{60000};
+
 }  // namespace
 
 std::pair<std::string, std::string> split_property(const std::string& key_value) {
@@ -49,6 +54,14 @@ std::pair<std::string, std::string> split_property(const std::string& key_value)
     if (eq == std::string::npos || eq == 0)
         throw UsageError("-X expects key=value, got '" + key_value + "'");
     return {key_value.substr(0, eq), key_value.substr(eq + 1)};
+}
+
+KafkaProperties with_waits_bounded(KafkaProperties defaults, std::chrono::seconds budget) {
+    const auto whole = std::max<std::chrono::milliseconds>(budget, kShortestWait);
+    defaults.emplace_back("message.timeout.ms", std::to_string(whole.count()));
+    defaults.emplace_back("socket.timeout.ms",
+                          std::to_string(std::min(whole, kLongestRequest).count()));
+    return defaults;
 }
 
 std::unique_ptr<RdKafka::Conf> make_kafka_conf(const KafkaSettings& settings,

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "common/errors.hpp"
+#include "common/retry_policy.hpp"
 
 namespace pgtrail {
 
@@ -21,8 +22,7 @@ std::vector<std::int32_t> topic_partitions(RdKafka::Handle& client, const std::s
     std::vector<std::int32_t> partitions;
     for (const auto* t : *metadata->topics()) {
         if (t->topic() != topic || t->err() == RdKafka::ERR_UNKNOWN_TOPIC_OR_PART) continue;
-        if (t->err() != RdKafka::ERR_NO_ERROR)
-            throw TransientError("Kafka topic " + topic + ": " + RdKafka::err2str(t->err()));
+        if (t->err() != RdKafka::ERR_NO_ERROR) throw_kafka_error(t->err(), "Kafka topic " + topic);
         for (const auto* p : *t->partitions()) partitions.push_back(p->id());
     }
     return partitions;

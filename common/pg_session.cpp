@@ -4,11 +4,11 @@
 
 #include <pqxx/pqxx>
 
-#include "common/backoff.hpp"
 #include "common/cli_options.hpp"
 #include "common/conninfo.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
+#include "common/retry_policy.hpp"
 
 namespace pgtrail {
 namespace {
@@ -25,53 +25,25 @@ void check_syntax(const std::string& conninfo, std::string_view role) {
     throw UsageError(std::string("invalid ") + std::string(role) + " connection string: " + reason);
 }
 
-// Retrying cannot fix a database or role that does not exist, a wrong password, or TLS
-// demanded of a server that has none.
-bool is_configuration_problem(std::string_view message) {
-    return message.find("does not exist") != std::string_view::npos ||
-           message.find("authentication failed") != std::string_view::npos ||
-           message.find("no password supplied") != std::string_view::npos ||
-           message.find("does not support SSL") != std::string_view::npos;
-}
-
 }  // namespace
 
 std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& conninfo,
                                                      std::string_view role,
                                                      std::chrono::seconds retry_for) {
     check_syntax(conninfo, role);
-    Backoff backoff(retry_for);
+    const std::string failing =
+        log::cat("cannot connect to ", role, " (", masked_conninfo(conninfo), ")");
+    RetryPolicy policy(retry_for, failing);
     for (;;) {
         try {
             auto conn = std::make_unique<pqxx::connection>(conninfo);
-            if (backoff.in_outage()) log::info(role, " database reachable again");
+            policy.after_success(log::cat(role, " database reachable again"));
             return conn;
         } catch (const pqxx::broken_connection& e) {
-            const std::string reason = one_line(e.what());
-            if (is_configuration_problem(reason))
-                throw UsageError(log::cat("cannot connect to ", role, " (",
-                                          masked_conninfo(conninfo), "): ", reason));
-            if (!backoff.in_outage())
-                log::warn("cannot connect to ", role, " (", masked_conninfo(conninfo),
-                          "): ", reason, "; retrying for up to ", retry_for.count(), " s");
-            if (!backoff.wait())
-                throw RuntimeFailure(log::cat("cannot connect to ", role, " (",
-                                              masked_conninfo(conninfo), ") after retrying ",
-                                              retry_for.count(), " s: ", reason));
+            if (!is_transient(e)) throw UsageError(failing + ": " + one_line(e.what()));
+            policy.after_failure(e);
         }
     }
-}
-
-bool is_transient(const std::exception& error) {
-    if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) return true;
-    if (dynamic_cast<const pqxx::transaction_rollback*>(&error) != nullptr) return true;
-    if (dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) return true;
-    if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
-        const std::string& state = sql->sqlstate();
-        // 57P0x: the server is shutting down or restarting; 08: connection exceptions.
-        return state.rfind("57P0", 0) == 0 || state.rfind("08", 0) == 0;
-    }
-    return dynamic_cast<const TransientError*>(&error) != nullptr;
 }
 
 }  // namespace pgtrail

@@ -11,13 +11,10 @@ namespace pgtrail {
 
 // Connects, retrying unreachable servers with backoff for up to `retry_for`.
 // Throws UsageError for a malformed conninfo or a database/role that does not exist,
-// RuntimeFailure when the budget is spent. `role` names the side ("source", "destination").
+// RuntimeFailure when the budget is spent, ShutdownRequested on SIGINT/SIGTERM. `role` names the
+// side ("source", "destination").
 std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& conninfo,
                                                      std::string_view role,
                                                      std::chrono::seconds retry_for);
-
-// True for failures that a reconnect and retry can cure: lost connections, server
-// shutdown, serialization failures and deadlocks.
-bool is_transient(const std::exception& error);
 
 }  // namespace pgtrail

@@ -1,8 +1,9 @@
 #include "consumer/apply_lane.hpp"
 
-#include "common/backoff.hpp"
+#include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pg_session.hpp"
+#include "common/retry_policy.hpp"
 
 namespace pgtrail {
 namespace {
@@ -34,30 +35,23 @@ pqxx::connection& ApplyLane::connection() {
 std::size_t ApplyLane::commit_with_retry(const DecodedBatch& batch, const Messages& messages,
                                          const std::map<TableName, TableInfo>& tables,
                                          const OffsetStore& offsets, DeadLetterSink& dead_letters) {
-    Backoff backoff(retry_.budget());
+    RetryPolicy policy(retry_.budget(), "cannot apply batch");
     for (;;) {
         try {
             const std::size_t dead = commit(batch, messages, tables, offsets, dead_letters);
-            if (backoff.in_outage()) log::info("destination reachable again; batch applied");
+            policy.after_success("destination reachable again; batch applied");
             return dead;
         } catch (const std::exception& e) {
-            if (!is_transient(e)) throw;
-            if (!backoff.in_outage())
-                log::warn("cannot apply batch: ", one_line(e.what()),
-                          "; offsets not advanced, retrying for up to ", retry_.retry_for_seconds,
-                          " s");
             conn_.reset();
-            if (!backoff.wait())
-                throw RuntimeFailure(log::cat("giving up on the destination after ",
-                                              retry_.retry_for_seconds,
-                                              " s: ", one_line(e.what())));
+            policy.after_failure(e, "offsets not advanced");
         }
     }
 }
 
 // One transaction: the changes, the dead letters, the offsets. If PostgreSQL rejects the
 // data, the batch is applied again change by change and the rejected ones become dead
-// letters.
+// letters. A dead-letter topic that is missing or forbidden ends the program, but only
+// after the commit: the letters are safe in cdc.dead_letters and the error says so.
 std::size_t ApplyLane::commit(const DecodedBatch& batch, const Messages& messages,
                               const std::map<TableName, TableInfo>& tables,
                               const OffsetStore& offsets, DeadLetterSink& dead_letters) {
@@ -74,9 +68,10 @@ std::size_t ApplyLane::commit(const DecodedBatch& batch, const Messages& message
             isolate = true;
         }
         if (!isolate) {
-            dead_letters.record(tx, batch.dead_letters);
+            const auto unpublished = dead_letters.record(tx, batch.dead_letters);
             offsets.store(tx, batch.next_offsets);
             tx.commit();
+            if (unpublished) throw UsageError(*unpublished);
             return batch.dead_letters.size();
         }
     }
@@ -86,9 +81,10 @@ std::size_t ApplyLane::commit(const DecodedBatch& batch, const Messages& message
         attach_message(letter, messages);
         letters.push_back(std::move(letter));
     }
-    dead_letters.record(tx, letters);
+    const auto unpublished = dead_letters.record(tx, letters);
     offsets.store(tx, batch.next_offsets);
     tx.commit();
+    if (unpublished) throw UsageError(*unpublished);
     return letters.size();
 }
 

@@ -3,11 +3,11 @@
 #include <future>
 #include <pqxx/pqxx>
 
-#include "common/backoff.hpp"
 #include "common/cdc_schema.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pg_session.hpp"
+#include "common/retry_policy.hpp"
 #include "common/shutdown.hpp"
 #include "consumer/apply_lane.hpp"
 #include "consumer/batch_reducer.hpp"
@@ -42,7 +42,7 @@ public:
         : options_(options),
           monitor_(options.monitoring, options.drain),
           offsets_(options.group, options.kafka.topic),
-          dead_letters_(options.kafka, options.kafka.topic),
+          dead_letters_(options.kafka, options.kafka.topic, options.retry.budget()),
           source_(
               options.kafka, options.group,
               [this](const std::vector<std::int32_t>& assigned) { return load_offsets(assigned); }),
@@ -52,11 +52,25 @@ public:
     }
 
     int run() {
+        try {
+            replicate();
+        } catch (const ShutdownRequested& e) {
+            // Every lane commits its partitions' changes with their offsets or nothing, so
+            // what is stored is consistent whichever lanes got to commit.
+            log::info(e.what());
+        }
+        monitor_.finish([this] { return lag(); });
+        log::info("stopped; applied ", applied_, " messages, ", dead_, " dead letters");
+        return kExitOk;
+    }
+
+private:
+    // Until shutdown or, with --drain, until everything up to the start's watermarks is in.
+    void replicate() {
         connection();
         const auto targets = wait_for_watermarks();
         if (options_.drain) monitor_.drain_started(total_lag(targets));
         source_.subscribe();
-        std::size_t applied = 0, dead = 0;
         while (!shutdown_requested()) {
             monitor_.tick([this] { return lag(); });
             if (options_.drain && drained(targets)) break;
@@ -69,15 +83,11 @@ public:
                                    static_cast<std::int64_t>(batch.changes),
                                    static_cast<std::int64_t>(batch.dead_letters),
                                    std::chrono::steady_clock::now() - started);
-            applied += batch.messages;
-            dead += batch.dead_letters;
+            applied_ += batch.messages;
+            dead_ += batch.dead_letters;
         }
-        monitor_.finish([this] { return lag(); });
-        log::info("stopped; applied ", applied, " messages, ", dead, " dead letters");
-        return kExitOk;
     }
 
-private:
     pqxx::connection& connection() {
         if (!conn_) {
             conn_ = connect_with_retry(options_.dest, "destination", options_.retry.budget());
@@ -88,27 +98,23 @@ private:
 
     // With `claim`, the newly assigned partitions are claimed first (offset_store.hpp).
     PartitionOffsets load_offsets(const std::vector<std::int32_t>& claim = {}) {
-        Backoff backoff(options_.retry.budget());
-        for (;;) {
-            try {
-                pqxx::nontransaction tx(connection());
-                offsets_.claim(tx, claim);
-                return offsets_.load(tx);
-            } catch (const std::exception& e) {
-                if (!is_transient(e)) throw;
-                conn_.reset();
-                if (!backoff.wait())
-                    throw RuntimeFailure(log::cat(
-                        "cannot read the stored offsets (cdc.consumer_offsets) after retrying ",
-                        options_.retry.retry_for_seconds, " s: ", one_line(e.what())));
-            }
-        }
+        return with_retries(options_.retry.budget(),
+                            "cannot read the stored offsets (cdc.consumer_offsets)", [&] {
+                                try {
+                                    pqxx::nontransaction tx(connection());
+                                    offsets_.claim(tx, claim);
+                                    return offsets_.load(tx);
+                                } catch (...) {
+                                    conn_.reset();
+                                    throw;
+                                }
+                            });
     }
 
     std::map<std::int32_t, Watermarks> wait_for_watermarks() {
-        return retry_transient(options_.retry.budget(),
-                               "reach Kafka brokers " + options_.kafka.brokers,
-                               [&] { return source_.watermarks(kMetadataTimeout); });
+        return with_retries(options_.retry.budget(),
+                            "cannot reach Kafka brokers " + options_.kafka.brokers,
+                            [&] { return source_.watermarks(kMetadataTimeout); });
     }
 
     std::int64_t total_lag(const std::map<std::int32_t, Watermarks>& marks) {
@@ -126,6 +132,8 @@ private:
         } catch (const TransientError& e) {
             log::warn("cannot read the lag: ", e.what(), "; lag not updated this interval");
             return std::nullopt;
+        } catch (const ShutdownRequested&) {
+            return std::nullopt;  // stopping during an outage: the last lag stands
         }
     }
 
@@ -201,19 +209,15 @@ private:
     // tried again with a fresh look at the destination's catalog until db_setup has added
     // the columns or the retry budget is spent.
     BatchOutcome apply_when_schema_fits(const Messages& messages) {
-        Backoff backoff(options_.retry.budget());
+        RetryPolicy policy(options_.retry.budget(), "cannot apply batch");
         for (;;) {
             try {
                 const BatchOutcome outcome = apply(decode(messages), messages);
-                if (backoff.in_outage()) log::info("destination schema up to date; applying again");
+                policy.after_success("destination schema up to date; applying again");
                 return outcome;
             } catch (const SchemaDrift& e) {
-                if (!backoff.in_outage())
-                    log::error(e.what(),
-                               "; not applying, offsets not advanced; retrying for up to ",
-                               options_.retry.retry_for_seconds, " s");
                 tables_.erase(e.table);
-                if (!backoff.wait()) throw RuntimeFailure(e.what());
+                policy.wait_out(e.what(), "not applying, offsets not advanced");
             }
         }
     }
@@ -273,6 +277,8 @@ private:
     TombstonePruner tombstones_;
     std::map<TableName, TableInfo> tables_;
     std::vector<std::unique_ptr<ApplyLane>> lanes_;
+    std::size_t applied_ = 0;  // messages, for the "stopped" line
+    std::size_t dead_ = 0;     // dead letters among them
 };
 
 }  // namespace

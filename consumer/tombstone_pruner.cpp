@@ -5,7 +5,7 @@
 #include "common/cli_options.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
-#include "common/pg_session.hpp"
+#include "common/retry_policy.hpp"
 #include "common/shutdown.hpp"
 
 namespace pgtrail {

@@ -1,11 +1,13 @@
 #include "producer/kafka_publisher.hpp"
 
+#include <algorithm>
 #include <mutex>
 
 #include "common/errors.hpp"
 #include "common/kafka_config.hpp"
 #include "common/kafka_topic.hpp"
 #include "common/log.hpp"
+#include "common/retry_policy.hpp"
 #include "common/shutdown.hpp"
 
 namespace pgtrail {
@@ -33,52 +35,75 @@ std::string too_large(std::string_view key, std::size_t bytes) {
                     "producer's -X message.max.bytes and the topic's max.message.bytes");
 }
 
-// After a shutdown request, how long to keep waiting for confirmations of the batch.
-constexpr std::chrono::seconds kShutdownGrace{10};
+// After a shutdown request, how long to keep waiting for confirmations of the batch: a
+// healthy broker confirms within milliseconds, and an outage must not hold the exit back
+// (the unrecorded batch is published again at the next start).
+constexpr std::chrono::seconds kShutdownGrace{1};
 
 }  // namespace
 
+// Counts delivery reports and keeps the first failure: its error code decides whether the
+// batch is retried, and its latency tells since when Kafka has not been confirming.
 class KafkaPublisher::DeliveryTracker : public RdKafka::DeliveryReportCb {
 public:
+    struct Failures {
+        std::int64_t count = 0;
+        RdKafka::ErrorCode first_error = RdKafka::ERR_NO_ERROR;
+        std::string first_reason;
+        std::chrono::steady_clock::time_point failing_since;
+        std::string oversized;  // set when the broker refused a message as too large
+    };
+
     void dr_cb(RdKafka::Message& message) override {
         std::lock_guard lock(mutex_);
+        last_report_ = std::chrono::steady_clock::now();
         if (message.err() == RdKafka::ERR_NO_ERROR) {
             ++confirmed_;
             return;
         }
-        if (failed_++ == 0) first_error_ = message.errstr();
-        if (message.err() == RdKafka::ERR_MSG_SIZE_TOO_LARGE && oversized_.empty())
-            oversized_ = too_large(message.key() != nullptr ? *message.key() : "", message.len());
+        if (failures_.count++ == 0) {
+            failures_.first_error = message.err();
+            failures_.first_reason = message.errstr();
+            const std::int64_t waited_us = std::max<std::int64_t>(message.latency(), 0);
+            failures_.failing_since =
+                std::chrono::steady_clock::now() - std::chrono::microseconds(waited_us);
+        }
+        if (message.err() == RdKafka::ERR_MSG_SIZE_TOO_LARGE && failures_.oversized.empty())
+            failures_.oversized =
+                too_large(message.key() != nullptr ? *message.key() : "", message.len());
     }
-    // Set when the broker refused a message as too large: retrying cannot help.
-    std::string take_oversized() {
+    bool any_failed() const {
         std::lock_guard lock(mutex_);
-        return std::exchange(oversized_, std::string());
+        return failures_.count > 0;
     }
-    // Returns how many failed since the last call and the first reason, and starts over.
-    std::pair<std::int64_t, std::string> take_failures() {
+    // The failures since the last call; starts over.
+    Failures take_failures() {
         std::lock_guard lock(mutex_);
-        auto result = std::make_pair(failed_, first_error_);
-        failed_ = 0;
-        first_error_.clear();
-        return result;
+        return std::exchange(failures_, Failures{});
     }
     std::int64_t confirmed() const {
         std::lock_guard lock(mutex_);
         return confirmed_;
     }
+    std::chrono::steady_clock::time_point last_report() const {
+        std::lock_guard lock(mutex_);
+        return last_report_;
+    }
 
 private:
     mutable std::mutex mutex_;
+    std::chrono::steady_clock::time_point last_report_;
     std::int64_t confirmed_ = 0;
-    std::int64_t failed_ = 0;
-    std::string first_error_;
-    std::string oversized_;
+    Failures failures_;
 };
 
-KafkaPublisher::KafkaPublisher(const KafkaSettings& settings, std::string topic)
-    : tracker_(std::make_unique<DeliveryTracker>()), topic_(std::move(topic)) {
-    auto conf = make_kafka_conf(settings, kProducerDefaults);
+KafkaPublisher::KafkaPublisher(const KafkaSettings& settings, std::string topic,
+                               std::chrono::seconds retry_budget)
+    : tracker_(std::make_unique<DeliveryTracker>()),
+      topic_(std::move(topic)),
+      // --retry-for 0 still gives a healthy broker time to answer.
+      budget_(std::max<std::chrono::seconds>(retry_budget, std::chrono::seconds(1))) {
+    auto conf = make_kafka_conf(settings, with_waits_bounded(kProducerDefaults, retry_budget));
     std::string error;
     if (conf->set("dr_cb", tracker_.get(), error) != RdKafka::Conf::CONF_OK)
         throw RuntimeFailure("Kafka producer: " + error);
@@ -102,11 +127,21 @@ void KafkaPublisher::send(std::string_view key, std::string_view value) {
         const RdKafka::ErrorCode err = producer_->produce(
             topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
             const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, nullptr);
-        if (err == RdKafka::ERR_NO_ERROR) break;
+        if (err == RdKafka::ERR_NO_ERROR) {
+            last_send_ = std::chrono::steady_clock::now();
+            break;
+        }
         if (err == RdKafka::ERR_MSG_SIZE_TOO_LARGE)
             throw RuntimeFailure(too_large(key, key.size() + value.size()));
-        if (err != RdKafka::ERR__QUEUE_FULL)
-            throw TransientError("Kafka produce to " + topic_ + ": " + RdKafka::err2str(err));
+        if (err != RdKafka::ERR__QUEUE_FULL) throw_kafka_error(err, "Kafka produce to " + topic_);
+        // A full queue drains only as Kafka confirms: during an outage that takes until the
+        // messages time out, so a failure or a shutdown ends the wait.
+        if (tracker_->any_failed()) throw_failures();
+        throw_if_stalled();
+        if (shutdown_requested())
+            throw ShutdownRequested(
+                "stopped while Kafka was not accepting the batch; it is published again at the "
+                "next start");
         producer_->poll(50);
     }
     producer_->poll(0);
@@ -116,17 +151,39 @@ void KafkaPublisher::confirm_all() {
     auto grace_end = std::chrono::steady_clock::time_point::max();
     while (producer_->outq_len() > 0) {
         producer_->flush(100);
+        throw_if_stalled();
         if (!shutdown_requested()) continue;
         const auto now = std::chrono::steady_clock::now();
         if (grace_end == std::chrono::steady_clock::time_point::max())
             grace_end = now + kShutdownGrace;
-        if (now >= grace_end) throw TransientError("stopped before Kafka confirmed the batch");
+        if (now >= grace_end)
+            throw ShutdownRequested(
+                "stopped before Kafka confirmed the batch; its position is not stored, it is "
+                "published again at the next start");
     }
-    if (std::string oversized = tracker_->take_oversized(); !oversized.empty())
-        throw RuntimeFailure(oversized);
-    const auto [failed, reason] = tracker_->take_failures();
-    if (failed > 0)
-        throw TransientError(log::cat(failed, " messages not delivered to ", topic_, ": ", reason));
+    throw_failures();
+}
+
+// librdkafka reports an in-flight message only after message.timeout.ms plus the
+// socket.timeout.ms of the request it rode in, so it is not left to say when to give up:
+// Kafka having taken and confirmed nothing for the whole budget is the budget spent.
+void KafkaPublisher::throw_if_stalled() const {
+    const auto progress = std::max(last_send_, tracker_->last_report());
+    if (std::chrono::steady_clock::now() - progress < budget_) return;
+    throw TransientError(log::cat("Kafka confirmed none of the ", producer_->outq_len(),
+                                  " messages sent to ", topic_, " for ", budget_.count(), " s"),
+                         progress);
+}
+
+void KafkaPublisher::throw_failures() {
+    const DeliveryTracker::Failures failed = tracker_->take_failures();
+    if (failed.count == 0) return;
+    if (!failed.oversized.empty()) throw RuntimeFailure(failed.oversized);
+    const std::string reason =
+        log::cat(failed.count, " messages not delivered to ", topic_, ": ", failed.first_reason);
+    if (classify_kafka_error(failed.first_error) == KafkaFailure::transient)
+        throw TransientError(reason, failed.failing_since);
+    throw_kafka_error(failed.first_error, reason);
 }
 
 std::int64_t KafkaPublisher::confirmed_total() const { return tracker_->confirmed(); }

@@ -13,10 +13,11 @@ namespace pgtrail {
 
 // An idempotent Kafka producer (acks=all, Java-compatible murmur2 partitioning, lz4) that
 // sends without waiting per message and tells, at the end of a batch, whether every
-// message was confirmed.
+// message was confirmed. No wait outlasts the retry budget (with_waits_bounded).
 class KafkaPublisher {
 public:
-    KafkaPublisher(const KafkaSettings& settings, std::string topic);
+    KafkaPublisher(const KafkaSettings& settings, std::string topic,
+                   std::chrono::seconds retry_budget);
     ~KafkaPublisher();
     KafkaPublisher(const KafkaPublisher&) = delete;
     KafkaPublisher& operator=(const KafkaPublisher&) = delete;
@@ -25,11 +26,17 @@ public:
     // topic does not exist.
     void check_topic(std::chrono::milliseconds timeout);
 
-    // Queues one message; blocks (serving delivery reports) while librdkafka's queue is full.
+    // Queues one message; blocks (serving delivery reports) while librdkafka's queue is full,
+    // until a delivery fails (thrown as confirm_all does) or a shutdown is requested
+    // (ShutdownRequested).
     void send(std::string_view key, std::string_view value);
 
-    // Waits until every queued message is confirmed or failed. Throws TransientError if
-    // any failed: the caller must not record the batch as published.
+    // Waits until every queued message is confirmed or failed; the caller must not record
+    // the batch as published unless it returns. A failed delivery throws what its error
+    // code calls for (retry_policy.hpp): TransientError dated from when the first failed
+    // message was sent, so the time librdkafka spent retrying it counts against the
+    // budget; so does Kafka confirming nothing for the whole budget. A shutdown request
+    // gives the batch one more second, then ShutdownRequested.
     void confirm_all();
 
     std::int64_t confirmed_total() const;
@@ -40,9 +47,13 @@ public:
 
 private:
     class DeliveryTracker;
+    void throw_failures();
+    void throw_if_stalled() const;
     std::unique_ptr<DeliveryTracker> tracker_;
     std::unique_ptr<RdKafka::Producer> producer_;
     std::string topic_;
+    std::chrono::seconds budget_;
+    std::chrono::steady_clock::time_point last_send_;
 };
 
 }  // namespace pgtrail

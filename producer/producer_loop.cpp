@@ -4,11 +4,11 @@
 #include <chrono>
 #include <memory>
 
-#include "common/backoff.hpp"
 #include "common/cdc_schema.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pg_session.hpp"
+#include "common/retry_policy.hpp"
 #include "common/shutdown.hpp"
 #include "producer/backlog_limit.hpp"
 #include "producer/change_probe.hpp"
@@ -74,52 +74,46 @@ std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, in
 
 int run_producer(const ProducerOptions& options) {
     ProducerMonitor monitor(options.monitoring, options.drain);
-    auto publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic);
-    retry_transient(options.retry.budget(), "reach Kafka brokers " + options.kafka.brokers,
-                    [&] { publisher->check_topic(kMetadataTimeout); });
-
-    std::unique_ptr<pqxx::connection> conn;
-    const ChangeProbe probe(std::chrono::milliseconds(options.poll_interval_ms));
-    LogPruner pruner;
-    BacklogLimit backlog_limit(options.kafka, options.group, options.max_group_lag);
-    Backoff backoff(options.retry.budget());
+    const std::chrono::seconds budget = options.retry.budget();
+    auto publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic, budget);
     std::int64_t published_total = 0;
-    while (!shutdown_requested()) {
-        try {
-            if (!conn) {
-                conn = connect_with_retry(options.source, "source", options.retry.budget());
-                require_capture_installed(*conn);
-                if (!acquire_leader_lock(*conn)) break;
+    try {
+        with_retries(budget, "cannot reach Kafka brokers " + options.kafka.brokers,
+                     [&] { publisher->check_topic(kMetadataTimeout); });
+
+        std::unique_ptr<pqxx::connection> conn;
+        const ChangeProbe probe(std::chrono::milliseconds(options.poll_interval_ms));
+        LogPruner pruner;
+        BacklogLimit backlog_limit(options.kafka, options.group, options.max_group_lag);
+        RetryPolicy policy(budget, "batch not published");
+        while (!shutdown_requested()) {
+            try {
+                if (!conn) {
+                    conn = connect_with_retry(options.source, "source", budget);
+                    require_capture_installed(*conn);
+                    if (!acquire_leader_lock(*conn)) break;
+                }
+                monitor.tick(*conn);
+                const std::int64_t published = publish_batch(*conn, *publisher, options.page_size,
+                                                             options.drain, monitor, backlog_limit);
+                policy.after_success("publishing again");
+                published_total += published;
+                pruner.prune(*conn, published);
+                if (options.drain) break;
+                if (published == 0)
+                    probe.wait(*conn, std::min(kIdleBatchEvery, monitor.until_next_line()));
+            } catch (const std::exception& e) {
+                conn.reset();
+                if (is_transient(e) && publisher->failed_fatally()) {
+                    log::warn("Kafka producer failed fatally; starting a new one");
+                    publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic,
+                                                                 budget);
+                }
+                policy.after_failure(e, "position not advanced");
             }
-            monitor.tick(*conn);
-            const std::int64_t published = publish_batch(*conn, *publisher, options.page_size,
-                                                         options.drain, monitor, backlog_limit);
-            if (backoff.in_outage()) log::info("publishing again");
-            backoff.reset();
-            published_total += published;
-            pruner.prune(*conn, published);
-            if (options.drain) break;
-            if (published == 0)
-                probe.wait(*conn, std::min(kIdleBatchEvery, monitor.until_next_line()));
-        } catch (const std::exception& e) {
-            if (!is_transient(e)) throw;
-            if (shutdown_requested()) {
-                log::warn(e.what(),
-                          "; stopping, the unrecorded batch is published again at "
-                          "next start");
-                break;
-            }
-            log::warn("batch not published: ", one_line(e.what()),
-                      "; position not advanced, retrying");
-            conn.reset();
-            if (publisher->failed_fatally()) {
-                log::warn("Kafka producer failed fatally; starting a new one");
-                publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic);
-            }
-            if (!backoff.wait())
-                throw RuntimeFailure(log::cat("giving up after ", options.retry.retry_for_seconds,
-                                              " s of retries: ", one_line(e.what())));
         }
+    } catch (const ShutdownRequested& e) {
+        log::info(e.what());
     }
     monitor.finish();
     log::info("stopped; published ", published_total, " changes");

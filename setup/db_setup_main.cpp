@@ -1,8 +1,8 @@
-#include "common/backoff.hpp"
 #include "common/cli_options.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pg_session.hpp"
+#include "common/retry_policy.hpp"
 #include "setup/capture_installer.hpp"
 #include "setup/dest_preparer.hpp"
 #include "setup/topic_creator.hpp"
@@ -57,10 +57,10 @@ int main(int argc, char** argv) {
         }
         if (dest.empty()) throw UsageError("--dest is required (or CDC_DEST_URL)");
         if (kafka.brokers.empty()) throw UsageError("--brokers is required (or CDC_BROKERS)");
-        const std::string reach = "reach Kafka brokers " + kafka.brokers;
-        retry_transient(retry.budget(), reach,
-                        [&] { ensure_topic(kafka, kafka.topic, partitions, kKafkaTimeout); });
-        retry_transient(retry.budget(), reach, [&] {
+        const std::string reach = "cannot reach Kafka brokers " + kafka.brokers;
+        with_retries(retry.budget(), reach,
+                     [&] { ensure_topic(kafka, kafka.topic, partitions, kKafkaTimeout); });
+        with_retries(retry.budget(), reach, [&] {
             ensure_topic(kafka, dead_letter_topic(kafka.topic), 1, kKafkaTimeout);
         });
         auto source_conn = connect_with_retry(source, "source", retry.budget());

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <pqxx/pqxx>
 #include <random>
@@ -65,6 +66,15 @@ std::vector<std::string> mixed_workload() {
     return transactions;
 }
 
+// Set to a seed a failed run printed to kill at the same moments again.
+constexpr const char* kSeedVariable = "PGTRAIL_CRASH_SEED";
+
+std::uint32_t kill_moments_seed() {
+    const char* replay = std::getenv(kSeedVariable);
+    if (replay == nullptr || *replay == '\0') return std::random_device{}();
+    return static_cast<std::uint32_t>(std::stoul(replay));
+}
+
 void crash_and_restart(std::string& figures) {
     TestEnv env;
     INFO(env.logs());
@@ -95,7 +105,12 @@ void crash_and_restart(std::string& figures) {
         },
         15ms);
 
-    const auto seed = std::random_device{}();
+    const std::uint32_t seed = kill_moments_seed();
+    // Printed at once and attached to every failure, so a failing run can be replayed.
+    const std::string replay = "kill moments from seed " + std::to_string(seed) +
+                               " (replay: " + kSeedVariable + "=" + std::to_string(seed) + ")";
+    MESSAGE(replay);
+    INFO(replay);
     figures += "seed " + std::to_string(seed) + "; ";
     std::mt19937 rng(seed);
     std::uniform_int_distribution<int> delay_ms(200, 2000);
