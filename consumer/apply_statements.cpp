@@ -11,13 +11,24 @@ CREATE TEMP TABLE IF NOT EXISTS cdc_stage (
     ts_us bigint NOT NULL,
     seq   bigint NOT NULL,
     pk    text NOT NULL,
-    image json NOT NULL
+    image json NOT NULL,
+    json_nulls integer[]
 ) ON COMMIT DELETE ROWS
 )sql";
 
 namespace {
 
 constexpr const char* kStagedTs = "'epoch'::timestamptz + s.ts_us * interval '1 microsecond'";
+
+// A column's value from the staged image r. json_populate_record reads JSON null as SQL
+// NULL, so for json/jsonb columns the staged positions of JSON nulls (Change::
+// json_null_columns) say which NULLs are JSON null.
+std::string staged_value(const Column& column, std::size_t position) {
+    const std::string value = "r." + quote_ident(column.name);
+    if (column.type != "json" && column.type != "jsonb") return value;
+    return "CASE WHEN " + std::to_string(position) +
+           " = ANY (s.json_nulls) THEN 'null'::" + column.type + " ELSE " + value + " END";
+}
 
 std::string joined(const std::vector<std::string>& items, const char* separator) {
     std::string out;
@@ -36,10 +47,11 @@ std::string upsert_sql(const TableInfo& table, const std::string& target) {
     const std::string ts = quote_ident(kGuardTsColumn);
     const std::string seq = quote_ident(kGuardSeqColumn);
     std::vector<std::string> columns, selected, assignments, pk;
-    for (const auto& column : table.columns) {
+    for (std::size_t i = 0; i < table.columns.size(); ++i) {
+        const Column& column = table.columns[i];
         const std::string name = quote_ident(column.name);
         columns.push_back(name);
-        selected.push_back("r." + name);
+        selected.push_back(staged_value(column, i + 1));
         assignments.push_back(name + " = EXCLUDED." + name);
     }
     assignments.push_back(ts + " = EXCLUDED." + ts);

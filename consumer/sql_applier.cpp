@@ -3,10 +3,19 @@
 #include <pqxx/pqxx>
 
 #include "common/cli_options.hpp"
+#include "common/json_members.hpp"
 #include "consumer/apply_statements.hpp"
 
 namespace pgtrail {
 namespace {
+
+// {3,5}, or NULL for a row without JSON nulls.
+std::optional<std::string> positions(const std::vector<int>& columns) {
+    if (columns.empty()) return std::nullopt;
+    std::string array = "{";
+    for (int column : columns) array += (array.size() > 1 ? "," : "") + std::to_string(column);
+    return array + "}";
+}
 
 // One COPY for the whole batch; pqxx escapes each field for COPY's text format.
 void stage(pqxx::transaction_base& tx, const std::vector<Change>& changes,
@@ -14,8 +23,78 @@ void stage(pqxx::transaction_base& tx, const std::vector<Change>& changes,
     pqxx::stream_to copy(tx, kStageTable);
     for (const auto& change : changes)
         copy << std::make_tuple(table_numbers.at(change.table), std::string(1, change.op),
-                                change.ts_us, change.seq, change.key, change.row);
+                                change.ts_us, change.seq, change.key, change.row,
+                                positions(change.json_null_columns));
     copy.complete();
+}
+
+// SQLSTATE untranslatable_character: a character the destination's encoding lacks.
+constexpr const char* kUntranslatable = "22P05";
+
+// Non-ASCII characters as JSON \uXXXX escapes, so that a reason naming a key or column the
+// destination's encoding cannot represent can still be stored there.
+std::string ascii_only(std::string_view utf8) {
+    static const char* hex = "0123456789abcdef";
+    const auto escape = [&](std::string& out, unsigned unit) {
+        out += "\\u";
+        for (int shift = 12; shift >= 0; shift -= 4) out += hex[(unit >> shift) & 15];
+    };
+    std::string out;
+    for (std::size_t i = 0; i < utf8.size();) {
+        const auto lead = static_cast<unsigned char>(utf8[i]);
+        if (lead < 0x80) {
+            out += static_cast<char>(lead);
+            ++i;
+            continue;
+        }
+        const int extra = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : 1;
+        unsigned code = lead & (0x3F >> extra);
+        for (int k = 1; k <= extra && i + k < utf8.size(); ++k)
+            code = (code << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3F);
+        i += extra + 1;
+        if (code >= 0x10000) {
+            escape(out, 0xD800 + ((code - 0x10000) >> 10));
+            escape(out, 0xDC00 + ((code - 0x10000) & 0x3FF));
+        } else {
+            escape(out, code);
+        }
+    }
+    return out;
+}
+
+// The column of a rejected change that holds a character the destination's encoding cannot
+// represent: each value is converted on its own, in a subtransaction, until one fails the
+// same way. Empty when none does alone.
+std::string untranslatable_column(pqxx::dbtransaction& tx, const Change& change,
+                                  const TableInfo& table) {
+    const std::string probe =
+        "SELECT json_populate_record(NULL::" + table.name.quoted() + ", $1::json)";
+    for (const auto& member : split_object(change.row)) {
+        std::string single = "{";
+        append_json_string(single, member.name);
+        single.append(":").append(member.raw_value).append("}");
+        try {
+            pqxx::subtransaction one(tx, "probe one column");
+            one.exec_params(probe, single);
+            one.commit();
+        } catch (const pqxx::sql_error& e) {
+            if (e.sqlstate() == kUntranslatable) return member.name;
+            throw;
+        }
+    }
+    return "";
+}
+
+std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change, const TableInfo& table,
+                             const std::exception& error) {
+    const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
+    if (sql == nullptr || sql->sqlstate() != kUntranslatable)
+        return change.table.display() + ": " + one_line(error.what());
+    const std::string column = untranslatable_column(tx, change, table);
+    return "table " + change.table.display() + ", key " + ascii_only(change.key) +
+           (column.empty() ? "" : ", column " + ascii_only(column)) +
+           ": the destination's encoding cannot represent a character of the value (" +
+           one_line(error.what()) + ")";
 }
 
 }  // namespace
@@ -63,7 +142,7 @@ std::vector<DeadLetter> SqlApplier::apply_isolating(pqxx::dbtransaction& tx,
         } catch (const std::exception& e) {
             if (!is_data_error(e)) throw;
             rejected.push_back({change.origin, std::nullopt, std::nullopt,
-                                change.table.display() + ": " + one_line(e.what())});
+                                rejection_reason(tx, change, tables.at(change.table), e)});
         }
     }
     return rejected;

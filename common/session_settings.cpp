@@ -1,0 +1,33 @@
+#include "common/session_settings.hpp"
+
+#include <string>
+
+namespace pgtrail {
+namespace {
+
+// One simple query, so one round trip. Timeouts go first: a role's statement_timeout would
+// otherwise apply to this very query, and PostgreSQL drops the running timeout as soon as
+// a statement of the query starts with statement_timeout 0. search_path comes next, so
+// nothing after it could resolve through a search_path of the role's. Plain SET lasts for
+// the session; the program's name follows as a quoted literal.
+constexpr const char* kPinSession =
+    "SET statement_timeout = 0; "
+    "SET lock_timeout = 0; "
+    "SET idle_in_transaction_session_timeout = 0; "
+    "SET search_path = pg_catalog, pg_temp; "
+    "SET client_encoding = 'UTF8'; "
+    "SET DateStyle = 'ISO, MDY'; "
+    "SET IntervalStyle = 'postgres'; "
+    "SET TimeZone = 'UTC'; "
+    "SET extra_float_digits = 3; "
+    "SET bytea_output = 'hex'; "
+    "SET application_name = ";
+
+}  // namespace
+
+void pin_session_settings(pqxx::connection& conn, std::string_view program) {
+    pqxx::nontransaction tx(conn, "pin session settings");
+    tx.exec(kPinSession + tx.quote(std::string(program)));
+}
+
+}  // namespace pgtrail
