@@ -113,7 +113,7 @@ void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) 
     tx.exec0("LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
     const pqxx::result enqueued = tx.exec_params0(
         "INSERT INTO cdc.log (relid, op, after, after_json_nulls) SELECT $1, 'r', "
-        "row_to_json(t), " +
+        "row_to_json(t.*), " +
             json_nulls_sql(table, "t", 2) + " FROM " + table.name.quoted() + " t",
         relid, text_array_literal(json_columns(table)));
     log::info("snapshot of ", table.name.display(), ": ", enqueued.affected_rows(),

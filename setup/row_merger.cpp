@@ -20,10 +20,10 @@ std::string ordered_rows_sql(const TableInfo& table, const KeyRange& range) {
     for (const auto& column : table.columns)
         columns += (columns.empty() ? "t." : ", t.") + quote_ident(column.name);
     return std::string("DECLARE ") + kCursor +
-           " NO SCROLL CURSOR FOR SELECT row_to_json(k)::text, " + row_text_sql(table) + " FROM " +
-           table.name.quoted() + " t CROSS JOIN LATERAL (SELECT " + keys +
+           " NO SCROLL CURSOR FOR SELECT row_to_json(k.*)::text, " + row_text_sql(table) +
+           " FROM " + table.name.quoted() + " t CROSS JOIN LATERAL (SELECT " + keys +
            ") k CROSS JOIN LATERAL (SELECT " + columns + ") r" + range_condition(table, range) +
-           " ORDER BY convert_to(row_to_json(k)::text, 'UTF8')";
+           " ORDER BY convert_to(row_to_json(k.*)::text, 'UTF8')";
 }
 
 // Reads one side's cursor page by page; the cursor is closed when the stream ends.

@@ -34,12 +34,13 @@ RepairStatements repair_statements(const TableInfo& table) {
         "SELECT " + k_keys + " FROM json_populate_recordset(NULL::" + target + ", $2::json) k";
     const std::string rows =
         "INSERT INTO cdc.log (relid, op, after, after_json_nulls) SELECT $1, 'r', "
-        "row_to_json(t), " +
+        "row_to_json(t.*), " +
         json_nulls_sql(table, "t", 3) + " FROM " + target + " t WHERE (" + t_keys + ") IN (" +
         given + ")";
-    return {rows, "INSERT INTO cdc.log (relid, op, before) SELECT $1, 'd', row_to_json(k) FROM (" +
-                      given + ") k WHERE NOT EXISTS (SELECT FROM " + target + " t WHERE (" +
-                      t_keys + ") = (" + k_keys + "))"};
+    return {rows,
+            "INSERT INTO cdc.log (relid, op, before) SELECT $1, 'd', row_to_json(k.*) FROM (" +
+                given + ") k WHERE NOT EXISTS (SELECT FROM " + target + " t WHERE (" + t_keys +
+                ") = (" + k_keys + "))"};
 }
 
 std::string json_array(std::vector<std::string>::const_iterator begin,

@@ -25,11 +25,11 @@ std::string row_text_sql(const TableInfo& table) {
         else if (ends_with(column.type, "[]"))
             extras.push_back("array_dims(" + value + ")");
     }
-    if (extras.empty()) return "row_to_json(r)::text";
+    if (extras.empty()) return "row_to_json(r.*)::text";
     std::string list;
     for (const auto& extra : extras) list += (list.empty() ? "" : ", ") + extra;
     // row_to_json's text is a whole JSON object, so what follows it cannot blur with it.
-    return "row_to_json(r)::text || ARRAY[" + list + "]::text";
+    return "row_to_json(r.*)::text || ARRAY[" + list + "]::text";
 }
 
 }  // namespace pgtrail

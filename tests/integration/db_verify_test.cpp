@@ -342,3 +342,16 @@ TEST_CASE("db_verify tells apart values that print alike and equates one value's
         CHECK_MESSAGE(verify.exit_code == 0, verify.log);
     }
 }
+
+// db_verify names its row sources t, k and r; a column of the same name must not stand in
+// for the row (a bare name is a column before it is a table alias).
+TEST_CASE("db_verify compares whole rows of a table whose columns are named k, r and t") {
+    TestEnv env;
+    INFO(env.logs());
+    create_on_both(env, "CREATE TABLE public.aliases (k int PRIMARY KEY, r text, t text)",
+                   "INSERT INTO aliases VALUES (1, 'same', 'same'), (2, 'same', 'same')");
+    exec(env.dest_url(), "UPDATE aliases SET t = 'changed' WHERE k = 2");
+    const auto verify = env.verify({"--table", "public.aliases"});
+    CHECK_MESSAGE(verify.exit_code == 1, verify.log);
+    CHECK_MESSAGE(says(verify, "1 with different values e.g. {\"k\":2}\n"), verify.log);
+}
