@@ -17,16 +17,33 @@ std::optional<std::string> positions(const std::vector<int>& columns) {
     return array + "}";
 }
 
+// bytea input in hex, "\x00ff...", for a text staged as its bytes (StagedText::utf8_bytes).
+std::string hex_bytea(std::string_view bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out = "\\x";
+    out.reserve(2 + 2 * bytes.size());
+    for (const char c : bytes) {
+        const auto byte = static_cast<unsigned char>(c);
+        out.push_back(kDigits[byte / 16]);
+        out.push_back(kDigits[byte % 16]);
+    }
+    return out;
+}
+
 // One COPY for the whole batch; pqxx escapes each field for COPY's text format.
 void stage(pqxx::transaction_base& tx, const std::vector<Change>& changes,
-           const std::map<TableName, int>& table_numbers) {
+           const std::map<TableName, int>& table_numbers, StagedText staged) {
+    const bool as_bytes = staged == StagedText::utf8_bytes;
     pqxx::stream_to copy(tx, kStageTable);
     for (const auto& change : changes)
-        copy << std::make_tuple(table_numbers.at(change.table), std::string(1, change.op),
-                                change.ts_us, change.seq, change.key, change.row,
-                                positions(change.json_null_columns));
+        copy << std::make_tuple(
+            table_numbers.at(change.table), std::string(1, change.op), change.ts_us, change.seq,
+            as_bytes ? hex_bytea(change.key) : change.key,
+            as_bytes ? hex_bytea(change.row) : change.row, positions(change.json_null_columns));
     copy.complete();
 }
+
+constexpr const char* kDatabaseEncoding = "SELECT getdatabaseencoding()";
 
 // SQLSTATE untranslatable_character: a character the destination's encoding lacks.
 constexpr const char* kUntranslatable = "22P05";
@@ -67,15 +84,17 @@ std::string ascii_only(std::string_view utf8) {
 // same way. Empty when none does alone.
 std::string untranslatable_column(pqxx::dbtransaction& tx, const Change& change,
                                   const TableInfo& table) {
-    const std::string probe =
-        "SELECT json_populate_record(NULL::" + table.name.quoted() + ", $1::json)";
+    const std::string probe = "SELECT json_populate_record(NULL::" + table.name.quoted() + ", ";
     for (const auto& member : split_object(change.row)) {
         std::string single = "{";
         append_json_string(single, member.name);
         single.append(":").append(member.raw_value).append("}");
         try {
+            // A quoted literal, not a parameter: libpqxx 6 opens a subtransaction's savepoint
+            // only on its first exec(), so a failing exec_params() would abort the batch's
+            // whole transaction.
             pqxx::subtransaction one(tx, "probe one column");
-            one.exec_params(probe, single);
+            one.exec(probe + one.quote(single) + "::json)");
             one.commit();
         } catch (const pqxx::sql_error& e) {
             if (e.sqlstate() == kUntranslatable) return member.name;
@@ -102,12 +121,14 @@ std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change, cons
 void SqlApplier::attach(pqxx::connection& conn) {
     prepared_.clear();
     pqxx::nontransaction tx(conn);
-    tx.exec0(kCreateStageTable);
+    staged_ = tx.exec1(kDatabaseEncoding)[0].as<std::string>() == "UTF8" ? StagedText::utf8_text
+                                                                         : StagedText::utf8_bytes;
+    tx.exec0(create_stage_table_sql(staged_));
 }
 
 const std::string& SqlApplier::prepared_for(pqxx::connection_base& conn, const TableInfo& table,
                                             bool remove) {
-    const ApplyStatements statements = build_apply_statements(table);
+    const ApplyStatements statements = build_apply_statements(table, staged_);
     const std::string& sql = remove ? statements.remove : statements.upsert;
     auto found = prepared_.find(sql);
     if (found != prepared_.end()) return found->second;
@@ -121,7 +142,7 @@ void SqlApplier::apply(pqxx::transaction_base& tx, const std::vector<Change>& ch
     if (changes.empty()) return;
     std::map<TableName, int> numbers;
     for (const auto& change : changes) numbers.try_emplace(change.table, numbers.size());
-    stage(tx, changes, numbers);
+    stage(tx, changes, numbers, staged_);
     for (const auto& [name, number] : numbers) {
         const TableInfo& table = tables.at(name);
         tx.exec_prepared0(prepared_for(tx.conn(), table, false), number, name.schema, name.name);

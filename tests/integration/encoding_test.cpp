@@ -55,6 +55,12 @@ std::vector<std::string> utf8_rows(const std::string& url, const std::string& ta
                                        ") r ORDER BY convert_to(row_to_json(r)::text, 'UTF8')");
 }
 
+void check_same_words(const TestEnv& env, const std::string& columns) {
+    const auto source = utf8_rows(env.source_url(), "public.words", columns);
+    const auto dest = utf8_rows(env.dest_url(), "public.words", columns);
+    CHECK_MESSAGE(dest == source, "source:\n", lines(source), "destination:\n", lines(dest));
+}
+
 bool application_connected(const std::string& url, const std::string& name) {
     return query_value(url, "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = '" +
                                 name + "' AND usename = '" + kPinnedRole + "'") == "t";
@@ -198,8 +204,7 @@ TEST_CASE("non-ASCII text replicates exactly between databases of different enco
         env.setup({"--table", "public.words", "--table", "public.numbered", "--snapshot"});
     REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
     drain_or_fail(env);
-    CHECK(utf8_rows(env.dest_url(), "public.words", columns) ==
-          utf8_rows(env.source_url(), "public.words", columns));
+    check_same_words(env, columns);
 
     exec(utf8(env.source_url()),
          "UPDATE words SET note = 'déjà vu', tags = tags || '{Ç}' WHERE name = 'é';"
@@ -207,8 +212,7 @@ TEST_CASE("non-ASCII text replicates exactly between databases of different enco
          "DELETE FROM words WHERE name = 'z';"
          "INSERT INTO words VALUES ('ð', 'þorn', 'ðþ', '{í}', '{\"í\": 1}', '{\"ó\": 2}')");
     drain_or_fail(env);
-    CHECK(utf8_rows(env.dest_url(), "public.words", columns) ==
-          utf8_rows(env.source_url(), "public.words", columns));
+    check_same_words(env, columns);
     const std::string names =
         "SELECT string_agg(name, ',' ORDER BY convert_to(name, 'UTF8')) FROM words";
     CHECK(query_value(utf8(env.dest_url()), names) == query_value(utf8(env.source_url()), names));
