@@ -23,11 +23,24 @@ constexpr const char* kPinSession =
     "SET bytea_output = 'hex'; "
     "SET application_name = ";
 
+// SQLSTATE query_canceled. A role's statement_timeout still applies to the first statement
+// of the query that turns it off, so one shorter than that statement (a millisecond, on a
+// busy server) can cancel it; nothing is set then, and trying again is safe.
+constexpr const char* kCanceled = "57014";
+constexpr int kAttempts = 5;
+
 }  // namespace
 
 void pin_session_settings(pqxx::connection& conn, std::string_view program) {
-    pqxx::nontransaction tx(conn, "pin session settings");
-    tx.exec(kPinSession + tx.quote(std::string(program)));
+    for (int attempt = 1;; ++attempt) {
+        try {
+            pqxx::nontransaction tx(conn, "pin session settings");
+            tx.exec(kPinSession + tx.quote(std::string(program)));
+            return;
+        } catch (const pqxx::sql_error& e) {
+            if (e.sqlstate() != kCanceled || attempt == kAttempts) throw;
+        }
+    }
 }
 
 }  // namespace pgtrail

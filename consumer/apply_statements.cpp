@@ -4,36 +4,22 @@
 
 namespace pgtrail {
 
-namespace {
-
-constexpr const char* kCreateTextStage = R"sql(
-CREATE TEMP TABLE IF NOT EXISTS cdc_stage (
-    tbl   integer NOT NULL,
-    op    "char" NOT NULL,
-    ts_us bigint NOT NULL,
-    seq   bigint NOT NULL,
-    pk    text NOT NULL,
-    image json NOT NULL,
-    json_nulls integer[]
-) ON COMMIT DELETE ROWS
-)sql";
-
-constexpr const char* kCreateByteStage = R"sql(
-CREATE TEMP TABLE IF NOT EXISTS cdc_stage (
-    tbl   integer NOT NULL,
-    op    "char" NOT NULL,
-    ts_us bigint NOT NULL,
-    seq   bigint NOT NULL,
-    pk    bytea NOT NULL,
-    image bytea NOT NULL,
-    json_nulls integer[]
-) ON COMMIT DELETE ROWS
-)sql";
-
-}  // namespace
-
-const char* create_stage_table_sql(StagedText staged) {
-    return staged == StagedText::utf8_text ? kCreateTextStage : kCreateByteStage;
+std::string create_stage_table_sql(StagedText staged) {
+    const std::string text = staged == StagedText::utf8_text ? "text" : "bytea";
+    const std::string json = staged == StagedText::utf8_text ? "json" : "bytea";
+    return "CREATE TEMP TABLE IF NOT EXISTS cdc_stage (\n"
+           "    tbl   integer NOT NULL,\n"
+           "    op    \"char\" NOT NULL,\n"
+           "    ts_us bigint NOT NULL,\n"
+           "    seq   bigint NOT NULL,\n"
+           "    pk    " +
+           text +
+           " NOT NULL,\n"
+           "    image " +
+           json +
+           " NOT NULL,\n"
+           "    json_nulls integer[]\n"
+           ") ON COMMIT DELETE ROWS";
 }
 
 namespace {

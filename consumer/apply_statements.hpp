@@ -15,7 +15,7 @@ enum class StagedText { utf8_text, utf8_bytes };
 
 // The temporary staging table a batch is COPYed into before it is merged. One row per
 // reduced change; `tbl` numbers the batch's tables so one COPY serves them all.
-const char* create_stage_table_sql(StagedText staged);
+std::string create_stage_table_sql(StagedText staged);
 inline constexpr const char* kStageTable = "pg_temp.cdc_stage";
 
 // The two statements that merge a staged batch into one destination table. Parameters:

@@ -80,7 +80,11 @@ BEGIN
     -- passes them; tables without any get none and skip this). For each image, list those
     -- holding JSON null, which row_to_json writes as it writes SQL NULL. The names enter the
     -- probe only quoted, as an identifier (%I) and as a literal (%L); the rows are parameters.
-    IF TG_NARGS > 0 THEN
+    -- The probe is dynamic SQL, planned anew on every call, so a cheap test comes first: a
+    -- row's text (SQL NULL prints as nothing there) without "null" in it holds no JSON null.
+    IF TG_NARGS > 0
+       AND (pg_catalog.strpos(OLD::pg_catalog.text, 'null') OPERATOR(pg_catalog.>) 0
+            OR pg_catalog.strpos(NEW::pg_catalog.text, 'null') OPERATOR(pg_catalog.>) 0) THEN
         json_columns := TG_ARGV;
         LOOP
             old_probe := '';
