@@ -16,35 +16,27 @@ public:
     std::vector<JsonMember> object_members() {
         skip_space();
         if (peek() != '{') fail("expected a JSON object");
-        ++pos_;
         std::vector<JsonMember> members;
-        skip_space();
-        if (peek() == '}') {
-            ++pos_;
-        } else {
-            for (;;) {
-                skip_space();
-                JsonMember member;
-                string(&member.name);
-                skip_space();
-                expect(':');
-                skip_space();
-                const std::size_t begin = pos_;
-                value(1);
-                member.raw_value = text_.substr(begin, pos_ - begin);
-                members.push_back(std::move(member));
-                skip_space();
-                if (peek() == ',') {
-                    ++pos_;
-                    continue;
-                }
-                expect('}');
-                break;
-            }
-        }
-        skip_space();
-        if (pos_ != text_.size()) fail("unexpected text after the object");
+        whole_list('}', "object", [&] {
+            JsonMember member;
+            string(&member.name);
+            skip_space();
+            expect(':');
+            skip_space();
+            const std::size_t begin = pos_;
+            value(1);
+            member.raw_value = text_.substr(begin, pos_ - begin);
+            members.push_back(std::move(member));
+        });
         return members;
+    }
+
+    std::vector<std::string> string_array() {
+        skip_space();
+        if (peek() != '[') fail("expected a JSON array");
+        std::vector<std::string> items;
+        whole_list(']', "array", [&] { string(&items.emplace_back()); });
+        return items;
     }
 
     std::string whole_string() {
@@ -69,6 +61,31 @@ private:
     void skip_space() {
         while (!at_end() && (peek() == ' ' || peek() == '\t' || peek() == '\n' || peek() == '\r'))
             ++pos_;
+    }
+
+    // The rest of the text from an opening bracket: items separated by commas up to `close`,
+    // and nothing after it.
+    template <typename Item>
+    void whole_list(char close, const char* what, Item item) {
+        ++pos_;
+        skip_space();
+        if (peek() == close) {
+            ++pos_;
+        } else {
+            for (;;) {
+                skip_space();
+                item();
+                skip_space();
+                if (peek() == ',') {
+                    ++pos_;
+                    continue;
+                }
+                expect(close);
+                break;
+            }
+        }
+        skip_space();
+        if (pos_ != text_.size()) fail(std::string("unexpected text after the ") + what);
     }
 
     void value(int depth) {
@@ -321,5 +338,9 @@ void append_json_string(std::string& out, std::string_view text) {
 }
 
 std::string decode_json_string(std::string_view raw) { return Scanner(raw).whole_string(); }
+
+std::vector<std::string> decode_string_array(std::string_view raw) {
+    return Scanner(raw).string_array();
+}
 
 }  // namespace pgtrail

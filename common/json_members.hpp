@@ -33,4 +33,7 @@ void append_json_string(std::string& out, std::string_view text);
 // Decodes a raw JSON string literal (as found in JsonMember::raw_value).
 std::string decode_json_string(std::string_view raw);
 
+// Decodes a raw JSON array of strings, e.g. ["a","b"]; anything else throws JsonError.
+std::vector<std::string> decode_string_array(std::string_view raw);
+
 }  // namespace pgtrail

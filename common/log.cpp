@@ -67,6 +67,7 @@ void emit(const std::string& line) {
 }  // namespace
 
 void set_program(std::string_view name) { g_program = name; }
+const std::string& program() { return g_program; }
 
 void set_format(Format format) { g_format = format; }
 

@@ -14,6 +14,8 @@ enum class Format { text, json };
 
 // Names the program in every line; call once from main.
 void set_program(std::string_view name);
+// The name set_program gave, e.g. for the application_name of the program's sessions.
+const std::string& program();
 void set_format(Format format);
 void write(Level level, std::string_view message);
 

@@ -9,6 +9,7 @@
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/retry_policy.hpp"
+#include "common/session_settings.hpp"
 
 namespace pgtrail {
 namespace {
@@ -37,6 +38,7 @@ std::unique_ptr<pqxx::connection> connect_with_retry(const std::string& conninfo
     for (;;) {
         try {
             auto conn = std::make_unique<pqxx::connection>(conninfo);
+            pin_session_settings(*conn, log::program());
             policy.after_success(log::cat(role, " database reachable again"));
             return conn;
         } catch (const pqxx::broken_connection& e) {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "common/table_catalog.hpp"
 
@@ -22,6 +23,9 @@ struct Change {
     std::int64_t seq = 0;
     std::string key;
     std::string row;
+    // The json/jsonb columns of the row that hold JSON null (where `row` shows null, as for
+    // SQL NULL), by position in the destination table's column list, counting from 1.
+    std::vector<int> json_null_columns;
     MessageOrigin origin;
 
     bool is_delete() const { return op == 'd'; }

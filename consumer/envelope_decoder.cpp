@@ -44,6 +44,21 @@ std::optional<std::string_view> row_image(const std::vector<JsonMember>& members
     return member->raw_value;
 }
 
+// "jsonNulls":{"before":[...],"after":[...]}, both optional.
+void json_nulls(const std::vector<JsonMember>& members, Envelope& envelope) {
+    const JsonMember* member = find_member(members, "jsonNulls");
+    if (member == nullptr) return;
+    try {
+        const std::vector<JsonMember> sides = split_object(member->raw_value);
+        if (const JsonMember* before = find_member(sides, "before"))
+            envelope.before_json_nulls = decode_string_array(before->raw_value);
+        if (const JsonMember* after = find_member(sides, "after"))
+            envelope.after_json_nulls = decode_string_array(after->raw_value);
+    } catch (const JsonError&) {
+        throw BadMessage("\"jsonNulls\" is not an object of string arrays");
+    }
+}
+
 }  // namespace
 
 Envelope decode_envelope(std::string_view value) {
@@ -79,6 +94,7 @@ Envelope decode_envelope(std::string_view value) {
 
     envelope.before = row_image(members, "before");
     envelope.after = row_image(members, "after");
+    json_nulls(members, envelope);
     if (envelope.op == 'd' ? !envelope.before : !envelope.after)
         throw BadMessage(std::string("op \"") + envelope.op + "\" without its row image");
     return envelope;
@@ -104,6 +120,19 @@ Change make_change(const Envelope& envelope, std::optional<std::string_view> mes
         const bool known = std::any_of(table.columns.begin(), table.columns.end(),
                                        [&](const Column& c) { return c.name == member.name; });
         if (!known) throw SchemaDrift(table.name, member.name);
+    }
+    for (const auto& name :
+         envelope.op == 'd' ? envelope.before_json_nulls : envelope.after_json_nulls) {
+        const auto column = std::find_if(table.columns.begin(), table.columns.end(),
+                                         [&](const Column& c) { return c.name == name; });
+        const JsonMember* member = find_member(members, name);
+        if (column == table.columns.end() || (column->type != "json" && column->type != "jsonb") ||
+            member == nullptr || member->raw_value != "null")
+            throw BadMessage("\"jsonNulls\" lists column \"" + name + "\" of " +
+                             table.name.display() +
+                             ", which is not a json or jsonb column holding null in the row");
+        change.json_null_columns.push_back(
+            static_cast<int>(std::distance(table.columns.begin(), column)) + 1);
     }
     if (message_key) {
         std::string given;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/table_catalog.hpp"
 #include "consumer/change.hpp"
@@ -37,6 +38,9 @@ struct Envelope {
     std::int64_t seq = 0;
     std::optional<std::string_view> before;
     std::optional<std::string_view> after;
+    // The "jsonNulls" member: json/jsonb columns of each image that hold JSON null.
+    std::vector<std::string> before_json_nulls;
+    std::vector<std::string> after_json_nulls;
 };
 
 // Parses and validates an envelope. Throws BadMessage with the reason.
@@ -44,8 +48,9 @@ Envelope decode_envelope(std::string_view value);
 
 // Builds the change to apply: picks the row image for the op, derives the row's key from
 // it with the destination's primary-key columns and checks it against the message key.
-// Throws BadMessage for a message that can never apply, SchemaDrift for a row with a column
-// the destination table does not have.
+// Throws BadMessage for a message that can never apply (also a JSON null listed for a column
+// that is not json/jsonb on the destination or not null in the row), SchemaDrift for a row
+// with a column the destination table does not have.
 Change make_change(const Envelope& envelope, std::optional<std::string_view> message_key,
                    const TableInfo& table, MessageOrigin origin);
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/table_catalog.hpp"
+#include "consumer/apply_statements.hpp"
 #include "consumer/change.hpp"
 #include "consumer/dead_letters.hpp"
 
@@ -36,6 +37,7 @@ private:
                                     bool remove);
 
     std::map<std::string, std::string> prepared_;  // statement text -> prepared name
+    StagedText staged_ = StagedText::utf8_text;    // by the destination's encoding
 };
 
 // True when PostgreSQL rejected the data itself (bad value, constraint, duplicate row in

@@ -20,6 +20,16 @@ struct LogRow {
     char op = 0;  // c u d r
     std::optional<std::string_view> before;
     std::optional<std::string_view> after;
+    // The json/jsonb columns of each image that hold JSON null (row_to_json writes them
+    // as null, like SQL NULL); empty for most rows.
+    std::vector<std::string> before_json_nulls;
+    std::vector<std::string> after_json_nulls;
+};
+
+// One image of a change: its row JSON (nullopt for none) and its JSON-null columns.
+struct RowImage {
+    std::optional<std::string_view> json;
+    const std::vector<std::string>* json_nulls = nullptr;
 };
 
 struct CapturedTable {
@@ -34,6 +44,8 @@ struct KafkaRecord {
 
 // Turns log rows into Kafka records: key = primary key as JSON, value = Debezium-style
 // envelope. Row JSON from PostgreSQL is spliced in as is, never re-parsed into numbers.
+// Columns holding JSON null are listed in a top-level "jsonNulls" member, present only when
+// there are some: {"jsonNulls":{"before":["a"],"after":["a","b"]}}.
 class EnvelopeEncoder {
 public:
     explicit EnvelopeEncoder(std::string source_db);
@@ -45,9 +57,8 @@ public:
                 std::vector<KafkaRecord>& out);
 
 private:
-    std::string envelope(const LogRow& row, const CapturedTable& table, char op,
-                         std::optional<std::string_view> before,
-                         std::optional<std::string_view> after, std::int64_t now_ms);
+    std::string envelope(const LogRow& row, const CapturedTable& table, char op, RowImage before,
+                         RowImage after, std::int64_t now_ms);
     const std::string& source_prefix(const TableName& table);
 
     std::string source_db_;

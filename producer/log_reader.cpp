@@ -23,7 +23,8 @@ constexpr const char* kCapturedTables =
 // serves the keyset paging; the log holds little more than unpublished rows because the
 // producer prunes published ones after every batch (log_pruner.hpp).
 constexpr const char* kReadPage = R"sql(
-SELECT seq, txid::text, (extract(epoch FROM ts) * 1000000)::bigint, relid, op, before, after
+SELECT seq, txid::text, (extract(epoch FROM ts) * 1000000)::bigint, relid, op, before, after,
+       before_json_nulls, after_json_nulls
 FROM cdc.log
 WHERE seq > $1
   AND pg_visible_in_snapshot(txid, $2::pg_snapshot)
@@ -102,6 +103,8 @@ LogRow log_row(const pqxx::row& row) {
     out.op = row[4].c_str()[0];
     if (!row[5].is_null()) out.before = std::string_view(row[5].c_str(), row[5].size());
     if (!row[6].is_null()) out.after = std::string_view(row[6].c_str(), row[6].size());
+    if (!row[7].is_null()) out.before_json_nulls = parse_text_array(row[7]);
+    if (!row[8].is_null()) out.after_json_nulls = parse_text_array(row[8]);
     return out;
 }
 

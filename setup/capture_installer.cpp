@@ -7,6 +7,7 @@
 #include "common/log.hpp"
 #include "common/pg_arrays.hpp"
 #include "common/sql_names.hpp"
+#include "setup/json_nulls.hpp"
 
 namespace pgtrail::sql {
 extern const char* const triggers_capture;
@@ -72,11 +73,17 @@ WHERE NOT coalesce(pg_visible_in_snapshot(txid, (SELECT snapshot FROM cdc.produc
 // identity sequence); pgtrail's triggers on user tables are gone by then.
 constexpr const char* kDropCaptureSchema = "DROP SCHEMA cdc CASCADE";
 
-std::vector<std::string> trigger_statements(const std::string& table) {
+// The capture trigger gets the table's json/jsonb column names as arguments, so it can tell
+// their JSON nulls from SQL NULLs; a table without such columns gets none and pays nothing.
+std::vector<std::string> trigger_statements(pqxx::transaction_base& tx, const TableInfo& table) {
+    std::string arguments;
+    for (const auto& column : json_columns(table))
+        arguments += (arguments.empty() ? "" : ", ") + tx.quote(column);
+    const std::string target = table.name.quoted();
     return {
-        "CREATE OR REPLACE TRIGGER pgtrail_capture AFTER INSERT OR UPDATE OR DELETE ON " + table +
-            " FOR EACH ROW EXECUTE FUNCTION cdc.capture_row()",
-        "CREATE OR REPLACE TRIGGER pgtrail_truncate BEFORE TRUNCATE ON " + table +
+        "CREATE OR REPLACE TRIGGER pgtrail_capture AFTER INSERT OR UPDATE OR DELETE ON " + target +
+            " FOR EACH ROW EXECUTE FUNCTION cdc.capture_row(" + arguments + ")",
+        "CREATE OR REPLACE TRIGGER pgtrail_truncate BEFORE TRUNCATE ON " + target +
             " FOR EACH STATEMENT EXECUTE FUNCTION cdc.refuse_truncate()",
     };
 }
@@ -99,15 +106,16 @@ void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) 
     tx.exec_params0(kForgetRenamed, relid, table.name.schema, table.name.name);
     tx.exec_params0(kRegister, relid, table.name.schema, table.name.name,
                     text_array_literal(table.pk_columns));
-    for (const auto& statement : trigger_statements(table.name.quoted())) tx.exec0(statement);
+    for (const auto& statement : trigger_statements(tx, table)) tx.exec0(statement);
     if (!snapshot) return;
     // SHARE mode waits for in-flight writers and holds new ones off, so no change can slip
     // between the rows read here and the log rows the trigger writes afterwards.
     tx.exec0("LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
     const pqxx::result enqueued = tx.exec_params0(
-        "INSERT INTO cdc.log (relid, op, after) SELECT $1, 'r', pg_catalog.row_to_json(t) FROM " +
-            table.name.quoted() + " t",
-        relid);
+        "INSERT INTO cdc.log (relid, op, after, after_json_nulls) SELECT $1, 'r', "
+        "pg_catalog.row_to_json(t.*), " +
+            json_nulls_sql(table, "t", 2) + " FROM " + table.name.quoted() + " t",
+        relid, text_array_literal(json_columns(table)));
     log::info("snapshot of ", table.name.display(), ": ", enqueued.affected_rows(),
               " rows enqueued");
 }

@@ -18,8 +18,9 @@ struct ChunkSummary {
 };
 
 // Summarizes `range` of the table on one side, over the source's columns (`table`), so a
-// destination's guard columns are left out. The caller sets the session's text settings.
+// destination's guard columns are left out. Rows are hashed by row_text_sql (row_text.hpp).
+// `as_utf8` when the two databases' encodings differ: both sides must then pass it.
 ChunkSummary summarize_chunk(pqxx::transaction_base& tx, const TableInfo& table,
-                             const KeyRange& range);
+                             const KeyRange& range, bool as_utf8);
 
 }  // namespace pgtrail

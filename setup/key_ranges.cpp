@@ -11,16 +11,19 @@ namespace {
 
 // Collation details live in columns that differ across PostgreSQL versions (daticulocale,
 // datlocale...), so they are read through to_jsonb and a missing one simply reads as NULL.
+// The database's encoding counts too: "C" orders LATIN9's bytes unlike UTF-8's.
 constexpr const char* kKeySortOrders = R"sql(
 SELECT CASE
          WHEN a.attcollation = 0 THEN ''
-         WHEN c.collname = 'default' THEN (
-           SELECT concat_ws('/', d.datcollate, j->>'datlocprovider', j->>'daticulocale',
-                            j->>'datlocale')
-           FROM pg_database d CROSS JOIN LATERAL to_jsonb(d) j
-           WHERE d.datname = current_database())
-         ELSE concat_ws('/', c.collname, j->>'collprovider', j->>'collcollate',
-                        j->>'colliculocale', j->>'colllocale')
+         ELSE getdatabaseencoding() || '/' || CASE
+           WHEN c.collname = 'default' THEN (
+             SELECT concat_ws('/', d.datcollate, j->>'datlocprovider', j->>'daticulocale',
+                              j->>'datlocale')
+             FROM pg_database d CROSS JOIN LATERAL to_jsonb(d) j
+             WHERE d.datname = current_database())
+           ELSE concat_ws('/', c.collname, j->>'collprovider', j->>'collcollate',
+                          j->>'colliculocale', j->>'colllocale')
+         END
        END
 FROM unnest($1::text[]) WITH ORDINALITY AS k(name, position)
 JOIN pg_attribute a ON a.attrelid = $2::regclass AND a.attname = k.name

@@ -1,6 +1,7 @@
 #include "setup/row_merger.hpp"
 
 #include "common/sql_names.hpp"
+#include "setup/row_text.hpp"
 
 namespace pgtrail {
 namespace {
@@ -9,8 +10,9 @@ constexpr std::size_t kSamples = 5;
 constexpr int kFetchSize = 5000;
 constexpr const char* kCursor = "verify_rows";
 
-// Keys and rows as row_to_json text, ordered bytewise (COLLATE "C") so both sides sort the
-// same way whatever their collations, and so the merge below can compare std::strings.
+// Keys as row_to_json text and rows as row_text_sql, ordered by the bytes of the keys' UTF-8
+// (the text this session receives) so both sides sort the same way whatever their collations
+// and encodings, and so the merge below can compare std::strings.
 std::string ordered_rows_sql(const TableInfo& table, const KeyRange& range) {
     std::string keys, columns;
     for (const auto& pk : table.pk_columns)
@@ -18,10 +20,10 @@ std::string ordered_rows_sql(const TableInfo& table, const KeyRange& range) {
     for (const auto& column : table.columns)
         columns += (columns.empty() ? "t." : ", t.") + quote_ident(column.name);
     return std::string("DECLARE ") + kCursor +
-           " NO SCROLL CURSOR FOR SELECT row_to_json(k)::text, row_to_json(r)::text FROM " +
-           table.name.quoted() + " t CROSS JOIN LATERAL (SELECT " + keys +
+           " NO SCROLL CURSOR FOR SELECT row_to_json(k.*)::text, " + row_text_sql(table) +
+           " FROM " + table.name.quoted() + " t CROSS JOIN LATERAL (SELECT " + keys +
            ") k CROSS JOIN LATERAL (SELECT " + columns + ") r" + range_condition(table, range) +
-           " ORDER BY row_to_json(k)::text COLLATE \"C\"";
+           " ORDER BY convert_to(row_to_json(k.*)::text, 'UTF8')";
 }
 
 // Reads one side's cursor page by page; the cursor is closed when the stream ends.

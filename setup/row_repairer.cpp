@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "common/errors.hpp"
+#include "common/pg_arrays.hpp"
 #include "common/sql_names.hpp"
+#include "setup/json_nulls.hpp"
 
 namespace pgtrail {
 namespace {
@@ -20,7 +22,7 @@ struct RepairStatements {
 };
 
 // $1 the table's oid, $2 a JSON array of key objects, expanded into the table's row type so
-// PostgreSQL converts each key value to its column's type.
+// PostgreSQL converts each key value to its column's type; rows: $3 its json columns.
 RepairStatements repair_statements(const TableInfo& table) {
     std::string t_keys, k_keys;
     for (const auto& pk : table.pk_columns) {
@@ -31,12 +33,16 @@ RepairStatements repair_statements(const TableInfo& table) {
     const std::string given = "SELECT " + k_keys +
                               " FROM pg_catalog.json_populate_recordset(NULL::" + target +
                               ", $2::json) k";
-    return {
-        "INSERT INTO cdc.log (relid, op, after) SELECT $1, 'r', pg_catalog.row_to_json(t) FROM " +
-            target + " t WHERE (" + t_keys + ") IN (" + given + ")",
-        "INSERT INTO cdc.log (relid, op, before) SELECT $1, 'd', pg_catalog.row_to_json(k) FROM (" +
-            given + ") k WHERE NOT EXISTS (SELECT FROM " + target + " t WHERE (" + t_keys +
-            ") = (" + k_keys + "))"};
+    const std::string rows =
+        "INSERT INTO cdc.log (relid, op, after, after_json_nulls) SELECT $1, 'r', "
+        "pg_catalog.row_to_json(t.*), " +
+        json_nulls_sql(table, "t", 3) + " FROM " + target + " t WHERE (" + t_keys + ") IN (" +
+        given + ")";
+    return {rows,
+            "INSERT INTO cdc.log (relid, op, before) SELECT $1, 'd', pg_catalog.row_to_json(k.*) "
+            "FROM (" +
+                given + ") k WHERE NOT EXISTS (SELECT FROM " + target + " t WHERE (" + t_keys +
+                ") = (" + k_keys + "))"};
 }
 
 std::string json_array(std::vector<std::string>::const_iterator begin,
@@ -66,7 +72,8 @@ RepairCounts enqueue_repairs(pqxx::connection& source, const TableInfo& table,
         const auto end = keys.begin() +
                          static_cast<std::ptrdiff_t>(std::min(keys.size(), at + kKeysPerStatement));
         const std::string batch = json_array(begin, end);
-        counts.rows += tx.exec_params0(statements.rows, relid[0][0].as<std::uint32_t>(), batch)
+        counts.rows += tx.exec_params0(statements.rows, relid[0][0].as<std::uint32_t>(), batch,
+                                       text_array_literal(json_columns(table)))
                            .affected_rows();
         counts.deletes +=
             tx.exec_params0(statements.deletes, relid[0][0].as<std::uint32_t>(), batch)

@@ -10,25 +10,13 @@
 namespace pgtrail {
 namespace {
 
-// row_to_json renders timestamptz in the session's TimeZone and floats and intervals by
-// session settings; two clusters configured differently must still compare equal. Range
-// bounds travel as text between the sides, so they must read back exactly, too.
-constexpr const char* kSameTextOnBothSides =
-    "SET LOCAL TimeZone = 'UTC'; SET LOCAL IntervalStyle = 'postgres'; "
-    "SET LOCAL extra_float_digits = 1";
+// One snapshot per side for the whole table: boundaries, hashes and merges agree. The text
+// both sides print (timestamptz in UTC, floats in full, intervals and bytea in one style)
+// comes from the settings every session pins (common/session_settings.hpp).
+constexpr const char* kEncoding = "SELECT getdatabaseencoding()";
 
-// One snapshot per side for the whole table: boundaries, hashes and merges agree.
-class VerifyTransaction {
-public:
-    VerifyTransaction(pqxx::connection& conn, const std::string& name) : tx_(conn, name) {
-        tx_.exec0(kSameTextOnBothSides);
-    }
-    pqxx::transaction_base& tx() { return tx_; }
-
-private:
-    pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only>
-        tx_;
-};
+using VerifyTransaction =
+    pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only>;
 
 std::string missing_columns(pqxx::connection& dest, const TableInfo& table) {
     std::optional<TableInfo> on_dest;
@@ -58,21 +46,23 @@ TableComparison compare_table(pqxx::connection& source, pqxx::connection& dest,
     if (!result.problem.empty()) return result;
 
     VerifyTransaction src(source, "verify source"), dst(dest, "verify destination");
-    if (key_sort_orders(src.tx(), table) != key_sort_orders(dst.tx(), table)) {
+    if (key_sort_orders(src, table) != key_sort_orders(dst, table)) {
         result.method = "key collations differ between the sides, compared by a full merge";
-        merge_rows(src.tx(), dst.tx(), table, KeyRange{}, options.keep_keys, result);
+        merge_rows(src, dst, table, KeyRange{}, options.keep_keys, result);
         return result;
     }
-    for (const KeyRange& range : chunk_ranges(src.tx(), table, options.chunk_rows)) {
+    const bool as_utf8 =
+        src.exec1(kEncoding)[0].as<std::string>() != dst.exec1(kEncoding)[0].as<std::string>();
+    for (const KeyRange& range : chunk_ranges(src, table, options.chunk_rows)) {
         // Each side hashes on its own server; running them together halves the wait.
-        auto on_source =
-            std::async(std::launch::async, [&] { return summarize_chunk(src.tx(), table, range); });
-        const ChunkSummary on_dest = summarize_chunk(dst.tx(), table, range);
+        auto on_source = std::async(std::launch::async,
+                                    [&] { return summarize_chunk(src, table, range, as_utf8); });
+        const ChunkSummary on_dest = summarize_chunk(dst, table, range, as_utf8);
         const ChunkSummary here = on_source.get();
         if (here == on_dest)
             result.rows += here.rows;
         else
-            merge_rows(src.tx(), dst.tx(), table, range, options.keep_keys, result);
+            merge_rows(src, dst, table, range, options.keep_keys, result);
     }
     return result;
 }

@@ -13,8 +13,16 @@ CREATE TABLE IF NOT EXISTS cdc.log (
     relid  oid NOT NULL,
     op     "char" NOT NULL,          -- c insert, u update, d delete, r snapshot read
     before json,
-    after  json
+    after  json,
+    -- The json/jsonb columns of before and after that hold JSON null, which row_to_json
+    -- writes as it writes SQL NULL; NULL when there are none (always, for tables without
+    -- json columns).
+    before_json_nulls text[],
+    after_json_nulls  text[]
 );
+-- Logs installed before the JSON-null columns existed gain them.
+ALTER TABLE cdc.log ADD COLUMN IF NOT EXISTS before_json_nulls text[];
+ALTER TABLE cdc.log ADD COLUMN IF NOT EXISTS after_json_nulls text[];
 CREATE INDEX IF NOT EXISTS log_txid ON cdc.log (txid);
 
 -- cdc.log is a queue: every row is inserted once and deleted soon after (producer/
@@ -80,14 +88,78 @@ SET TimeZone = 'UTC'
 SET bytea_output = hex
 SET lc_monetary = 'C'
 AS $fn$
+DECLARE
+    json_columns text[];
+    json_column  text;
+    from_catalog boolean := false;
+    old_probe    text;
+    new_probe    text;
+    old_nulls    text[];
+    new_nulls    text[];
 BEGIN
+    -- The trigger's arguments name the table's json/jsonb columns (setup/capture_installer
+    -- passes them; tables without any get none and skip this). For each image, list those
+    -- holding JSON null, which row_to_json writes as it writes SQL NULL. The names enter the
+    -- probe only quoted, as an identifier (%I) and as a literal (%L); the rows are parameters.
+    -- The probe is dynamic SQL, planned anew on every call, so a cheap test comes first: a
+    -- row's text (SQL NULL prints as nothing there) without "null" in it holds no JSON null.
+    IF TG_NARGS > 0
+       AND (pg_catalog.strpos(OLD::pg_catalog.text, 'null') OPERATOR(pg_catalog.>) 0
+            OR pg_catalog.strpos(NEW::pg_catalog.text, 'null') OPERATOR(pg_catalog.>) 0) THEN
+        json_columns := TG_ARGV;
+        LOOP
+            old_probe := '';
+            new_probe := '';
+            FOREACH json_column IN ARRAY json_columns LOOP
+                old_probe := old_probe || pg_catalog.format(
+                    ', CASE WHEN pg_catalog.json_typeof(($1).%I::pg_catalog.json) '
+                    'OPERATOR(pg_catalog.=) ''null'' THEN %L END', json_column, json_column);
+                new_probe := new_probe || pg_catalog.format(
+                    ', CASE WHEN pg_catalog.json_typeof(($2).%I::pg_catalog.json) '
+                    'OPERATOR(pg_catalog.=) ''null'' THEN %L END', json_column, json_column);
+            END LOOP;
+            BEGIN
+                EXECUTE 'SELECT pg_catalog.array_remove(ARRAY[NULL' || old_probe ||
+                        ']::pg_catalog.text[], NULL), pg_catalog.array_remove(ARRAY[NULL' ||
+                        new_probe || ']::pg_catalog.text[], NULL)'
+                    INTO old_nulls, new_nulls
+                    USING OLD, NEW;  -- the image an operation lacks is NULL
+                EXIT;
+            EXCEPTION WHEN OTHERS THEN
+                -- The json columns changed since db_setup named them (renamed, dropped,
+                -- retyped): the application's write must not fail for it, so take their
+                -- current names from the catalog (slower, until db_setup runs again).
+                IF from_catalog THEN
+                    RAISE;
+                END IF;
+                from_catalog := true;
+                json_columns := ARRAY(
+                    SELECT a.attname::pg_catalog.text FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid OPERATOR(pg_catalog.=) TG_RELID
+                      AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+                      AND a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY[
+                          'pg_catalog.json'::pg_catalog.regtype,
+                          'pg_catalog.jsonb'::pg_catalog.regtype]::pg_catalog.oid[]));
+            END;
+        END LOOP;
+    END IF;
+    -- No JSON null at all is recorded as NULL, as for tables without json columns.
+    IF pg_catalog.cardinality(old_nulls) OPERATOR(pg_catalog.=) 0 THEN
+        old_nulls := NULL;
+    END IF;
+    IF pg_catalog.cardinality(new_nulls) OPERATOR(pg_catalog.=) 0 THEN
+        new_nulls := NULL;
+    END IF;
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO cdc.log (relid, op, after) VALUES (TG_RELID, 'c', row_to_json(NEW));
+        INSERT INTO cdc.log (relid, op, after, after_json_nulls)
+        VALUES (TG_RELID, 'c', pg_catalog.row_to_json(NEW), new_nulls);
     ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO cdc.log (relid, op, before, after)
-        VALUES (TG_RELID, 'u', row_to_json(OLD), row_to_json(NEW));
+        INSERT INTO cdc.log (relid, op, before, after, before_json_nulls, after_json_nulls)
+        VALUES (TG_RELID, 'u', pg_catalog.row_to_json(OLD), pg_catalog.row_to_json(NEW),
+                old_nulls, new_nulls);
     ELSE
-        INSERT INTO cdc.log (relid, op, before) VALUES (TG_RELID, 'd', row_to_json(OLD));
+        INSERT INTO cdc.log (relid, op, before, before_json_nulls)
+        VALUES (TG_RELID, 'd', pg_catalog.row_to_json(OLD), old_nulls);
     END IF;
     RETURN NULL;
 END

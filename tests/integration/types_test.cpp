@@ -211,30 +211,6 @@ TEST_CASE("every column type round-trips byte for byte") {
     require_verified(env);
 }
 
-// Two ways a json value's text can change on the way: row_to_json prints JSON null and SQL
-// NULL alike (so neither the byte-exact comparison nor db_verify would notice; compare IS NULL
-// directly), and json_populate_record drops the whitespace around a json value.
-// row_to_json writes a json column holding JSON null exactly as it writes SQL NULL, and
-// json_populate_record trims whitespace around a json value: the README states both limits.
-TEST_CASE("a json column's JSON null arrives as SQL NULL, its inner text stays exact") {
-    TestEnv env;
-    INFO(env.logs());
-    exec(env.source_url(),
-         "CREATE TABLE public.docs (id int PRIMARY KEY, j json, jb jsonb);"
-         "INSERT INTO docs VALUES (1, 'null', 'null'), (2, NULL, NULL), (3, ' null ', 'null'),"
-         "(4, ' {\"a\" : 1,  \"a\":2}\n', '{}')");
-    const auto setup = env.setup({"--table", "public.docs"});
-    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
-    exec(env.source_url(), "UPDATE docs SET id = id + 10");
-    drain(env);
-    const std::string values =
-        "SELECT string_agg(id || ':' || (j IS NULL) || ',' || (jb IS NULL) || ',' || "
-        "coalesce(j::text, '<NULL>'), ' | ' ORDER BY id) FROM docs";
-    CHECK(query_value(env.dest_url(), values) ==
-          "11:true,true,<NULL> | 12:true,true,<NULL> | 13:true,true,<NULL> | "
-          "14:false,false,{\"a\" : 1,  \"a\":2}");
-}
-
 TEST_CASE("composite and text primary keys, including updates that change the key") {
     TestEnv env;
     INFO(env.logs());

@@ -114,3 +114,47 @@ TEST_CASE("a row with a column the destination lacks is schema drift, not a bad 
     CHECK_THROWS_WITH_AS(make_change(envelope, std::nullopt, kAccountsInfo, {}),
                          doctest::Contains("\"added\""), SchemaDrift);
 }
+
+TEST_CASE("JSON nulls travel beside the image and become the change's column positions") {
+    EnvelopeEncoder encoder("src");
+    LogRow row = insert_row(R"({"id":1,"amount":null,"doc":null})");
+    row.after_json_nulls = {"doc"};
+    std::vector<KafkaRecord> records;
+    encoder.encode(row, kAccounts, 5, records);
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].value.ends_with(R"("ts_ms":1763700000120},"jsonNulls":{"after":["doc"]}})"));
+    const Envelope envelope = decode_envelope(records[0].value);
+    CHECK(envelope.after_json_nulls == std::vector<std::string>{"doc"});
+    CHECK(envelope.before_json_nulls.empty());
+    CHECK(make_change(envelope, std::nullopt, kAccountsInfo, {}).json_null_columns ==
+          std::vector<int>{3});
+
+    // A key change splits the lists with the images.
+    row.op = 'u';
+    row.before = R"({"id":0,"amount":null,"doc":null})";
+    row.before_json_nulls = {"doc"};
+    row.after_json_nulls.clear();
+    records.clear();
+    encoder.encode(row, kAccounts, 5, records);
+    REQUIRE(records.size() == 2);
+    CHECK(decode_envelope(records[0].value).before_json_nulls == std::vector<std::string>{"doc"});
+    CHECK(records[1].value.find("jsonNulls") == std::string::npos);
+}
+
+TEST_CASE("a JSON null listed for a column that cannot hold one is a bad message") {
+    const std::string source =
+        R"(,"source":{"schema":"public","table":"accounts","ts_us":1,"seq":1})";
+    const auto change_of = [&](const std::string& after, const std::string& nulls) {
+        return make_change(decode_envelope(R"({"op":"c","after":)" + after + source +
+                                           R"(,"jsonNulls":{"after":)" + nulls + "}}"),
+                           std::nullopt, kAccountsInfo, {});
+    };
+    CHECK_THROWS_WITH_AS(change_of(R"({"id":1,"amount":null})", R"(["amount"])"),
+                         doctest::Contains("\"amount\""), BadMessage);
+    CHECK_THROWS_WITH_AS(change_of(R"({"id":1,"doc":{}})", R"(["doc"])"),
+                         doctest::Contains("\"doc\""), BadMessage);
+    CHECK_THROWS_WITH_AS(change_of(R"({"id":1,"doc":null})", R"(["nope"])"),
+                         doctest::Contains("\"nope\""), BadMessage);
+    CHECK_THROWS_WITH_AS(change_of(R"({"id":1,"doc":null})", R"("doc")"),
+                         doctest::Contains("jsonNulls"), BadMessage);
+}

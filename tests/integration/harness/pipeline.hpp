@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -27,6 +28,16 @@ inline void capture_table(TestEnv& env, const std::string& create_sql, const std
 inline void require_verified(TestEnv& env) {
     const auto verify = env.verify();
     REQUIRE_MESSAGE(verify.exit_code == 0, verify.log);
+}
+
+// producer --drain, then consumer --drain, each required to exit 0: everything logged so far
+// is applied. No outage is expected, so a short retry period makes a fault fail fast.
+inline void drain_or_fail(TestEnv& env) {
+    Program producer = env.producer({"--drain", "--retry-for", "10"});
+    REQUIRE_MESSAGE(producer.wait(std::chrono::seconds(60)) == 0, producer.log());
+    Program consumer =
+        env.consumer({"--drain", "--retry-for", "10", "-X", "session.timeout.ms=6000"});
+    REQUIRE_MESSAGE(consumer.wait(std::chrono::seconds(60)) == 0, consumer.log());
 }
 
 // How often text occurs in the program's log (stderr).
