@@ -61,10 +61,18 @@ std::pair<int, std::chrono::milliseconds> stop_timed(Program& program) {
 }
 
 // A fresh producer and consumer bring the destination level with the source: nothing the
-// stopped programs left behind was recorded as done without being done.
+// stopped programs left behind was recorded as done without being done. A new row (id 0,
+// which steady_changes never writes) must arrive too, so both programs are past their start
+// (signal handlers installed) before they are stopped.
 void resume_and_verify(TestEnv& env) {
     Program producer = env.producer();
     Program consumer = env.consumer();
+    exec(env.source_url(), "INSERT INTO items VALUES (0, 0, 'resumed')");
+    REQUIRE_MESSAGE(eventually([&] {
+                        return query_value(env.dest_url(),
+                                           "SELECT count(*) FROM items WHERE id = 0") == "1";
+                    }),
+                    env.logs());
     const auto gap = wait_until_replicated(env, kItems, 60s);
     CHECK_MESSAGE(gap.empty(), gap);
     CHECK_MESSAGE(producer.stop() == 0, producer.log());
