@@ -11,6 +11,7 @@
 #include "harness/dev_broker.hpp"
 #include "harness/eventually.hpp"
 #include "harness/exact_rows.hpp"
+#include "harness/items_table.hpp"
 #include "harness/kafka_messages.hpp"
 #include "harness/pipeline.hpp"
 #include "harness/replica.hpp"
@@ -21,10 +22,6 @@ using namespace pgtrail::it;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::string kItems = "public.items";
-const std::string kCreateItems =
-    "CREATE TABLE public.items (id int PRIMARY KEY, v int NOT NULL, note text)";
 
 std::int64_t dest_rows(const TestEnv& env) {
     return std::stoll(query_value(env.dest_url(), "SELECT count(*) FROM items"));

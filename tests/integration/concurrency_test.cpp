@@ -14,6 +14,7 @@
 
 #include "harness/background_writer.hpp"
 #include "harness/eventually.hpp"
+#include "harness/items_table.hpp"
 #include "harness/kafka_messages.hpp"
 #include "harness/pgbench.hpp"
 #include "harness/pipeline.hpp"
@@ -25,10 +26,6 @@ using namespace pgtrail::it;
 using namespace std::chrono_literals;
 
 namespace {
-
-const std::string kItems = "public.items";
-const std::string kCreateItems =
-    "CREATE TABLE public.items (id int PRIMARY KEY, v int NOT NULL, note text)";
 
 int64_t source_seq(const std::string& value) {
     // The envelope's source object comes last, so the last "seq" member is source.seq even

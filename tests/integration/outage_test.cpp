@@ -11,6 +11,7 @@
 #include "harness/background_writer.hpp"
 #include "harness/binaries.hpp"
 #include "harness/eventually.hpp"
+#include "harness/items_table.hpp"
 #include "harness/kafka_messages.hpp"
 #include "harness/pipeline.hpp"
 #include "harness/replica.hpp"
@@ -22,24 +23,6 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-const std::string kItems = "public.items";
-const std::string kCreateItems =
-    "CREATE TABLE public.items (id int PRIMARY KEY, v int NOT NULL, note text)";
-
-// A steady trickle of changes: each round inserts a row and updates an earlier one.
-BackgroundWriter::Round steady_changes() {
-    return [](pqxx::work& tx, int64_t n) {
-        tx.exec("INSERT INTO items VALUES (" + std::to_string(n + 1) + ", 0, 'round " +
-                std::to_string(n) + "')");
-        tx.exec("UPDATE items SET v = v + 1 WHERE id = " + std::to_string(n / 2 + 1));
-        return true;
-    };
-}
-
-int64_t rows_on(const std::string& url) {
-    return std::stoll(query_value(url, "SELECT count(*) FROM items"));
-}
 
 void stop_and_verify(TestEnv& env, BackgroundWriter& writer, Program& producer, Program& consumer) {
     writer.stop();
