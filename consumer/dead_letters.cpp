@@ -3,6 +3,7 @@
 #include "common/errors.hpp"
 #include "common/kafka_config.hpp"
 #include "common/log.hpp"
+#include "common/pqxx_compat.hpp"
 
 namespace pgtrail {
 namespace {
@@ -73,9 +74,9 @@ void DeadLetterSink::record(pqxx::transaction_base& tx, const std::vector<DeadLe
     for (const auto& letter : letters) {
         log::warn("dead letter from ", source_topic_, " partition ", letter.origin.partition,
                   " offset ", letter.origin.offset, ": ", letter.reason);
-        tx.exec_params0(kInsertDeadLetter, source_topic_, letter.origin.partition,
-                        letter.origin.offset, or_null(hex(letter.key)), or_null(hex(letter.value)),
-                        letter.reason);
+        pq::exec0(tx, kInsertDeadLetter, source_topic_, letter.origin.partition,
+                  letter.origin.offset, or_null(hex(letter.key)), or_null(hex(letter.value)),
+                  letter.reason);
     }
 }
 

@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "common/errors.hpp"
+#include "common/pqxx_compat.hpp"
 
 namespace pgtrail {
 namespace {
@@ -24,7 +25,7 @@ OffsetStore::OffsetStore(std::string group, std::string topic)
 
 PartitionOffsets OffsetStore::load(pqxx::transaction_base& tx) const {
     PartitionOffsets offsets;
-    for (const auto& row : tx.exec_params(kLoad, group_, topic_))
+    for (const auto& row : pq::exec(tx, kLoad, group_, topic_))
         offsets[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
     return offsets;
 }
@@ -39,7 +40,7 @@ void OffsetStore::store(pqxx::transaction_base& tx, const PartitionOffsets& next
         partitions += std::to_string(partition);
         offsets += std::to_string(offset);
     }
-    tx.exec_params0(kStore, group_, topic_, partitions + "}", offsets + "}");
+    pq::exec0(tx, kStore, group_, topic_, partitions + "}", offsets + "}");
 }
 
 }  // namespace pgtrail

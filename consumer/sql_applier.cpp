@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "common/cli_options.hpp"
+#include "common/pqxx_compat.hpp"
 #include "consumer/apply_statements.hpp"
 
 namespace pgtrail {
@@ -11,7 +12,7 @@ namespace {
 // One COPY for the whole batch; pqxx escapes each field for COPY's text format.
 void stage(pqxx::transaction_base& tx, const std::vector<Change>& changes,
            const std::map<TableName, int>& table_numbers) {
-    pqxx::stream_to copy(tx, kStageTable);
+    pqxx::stream_to copy = pq::stream_into(tx, kStageTable);
     for (const auto& change : changes)
         copy << std::make_tuple(table_numbers.at(change.table), std::string(1, change.op),
                                 change.ts_us, change.seq, change.key, change.row);
@@ -23,7 +24,7 @@ void stage(pqxx::transaction_base& tx, const std::vector<Change>& changes,
 void SqlApplier::attach(pqxx::connection& conn) {
     prepared_.clear();
     pqxx::nontransaction tx(conn);
-    tx.exec0(kCreateStageTable);
+    pq::exec0(tx, kCreateStageTable);
 }
 
 const std::string& SqlApplier::prepared_for(pqxx::connection_base& conn, const TableInfo& table,
@@ -45,8 +46,10 @@ void SqlApplier::apply(pqxx::transaction_base& tx, const std::vector<Change>& ch
     stage(tx, changes, numbers);
     for (const auto& [name, number] : numbers) {
         const TableInfo& table = tables.at(name);
-        tx.exec_prepared0(prepared_for(tx.conn(), table, false), number, name.schema, name.name);
-        tx.exec_prepared0(prepared_for(tx.conn(), table, true), number, name.schema, name.name);
+        pq::exec_prepared0(tx, prepared_for(tx.conn(), table, false), number, name.schema,
+                           name.name);
+        pq::exec_prepared0(tx, prepared_for(tx.conn(), table, true), number, name.schema,
+                           name.name);
     }
 }
 
@@ -58,7 +61,7 @@ std::vector<DeadLetter> SqlApplier::apply_isolating(pqxx::dbtransaction& tx,
         try {
             pqxx::subtransaction one(tx, "one change");
             apply(one, {change}, tables);
-            one.exec0(std::string("TRUNCATE ") + kStageTable);
+            pq::exec0(one, std::string("TRUNCATE ") + kStageTable);
             one.commit();
         } catch (const std::exception& e) {
             if (!is_data_error(e)) throw;

@@ -1,5 +1,6 @@
 #include "setup/chunk_hasher.hpp"
 
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 
 namespace pgtrail {
@@ -23,8 +24,7 @@ ChunkSummary summarize_chunk(pqxx::transaction_base& tx, const TableInfo& table,
                              const KeyRange& range) {
     // make_dynamic_params keeps iterators into its container, which must outlive the call.
     const std::vector<std::string> parameters = range_parameters(range);
-    const pqxx::row row =
-        tx.exec_params1(summary_sql(table, range), pqxx::prepare::make_dynamic_params(parameters));
+    const pqxx::row row = pq::exec1(tx, summary_sql(table, range), pq::params_from(parameters));
     return {row[0].as<std::int64_t>(), row[1].as<std::string>()};
 }
 

@@ -3,6 +3,7 @@
 #include <future>
 #include <pqxx/pqxx>
 
+#include "common/pqxx_compat.hpp"
 #include "setup/chunk_hasher.hpp"
 #include "setup/key_ranges.hpp"
 #include "setup/row_merger.hpp"
@@ -21,13 +22,12 @@ constexpr const char* kSameTextOnBothSides =
 class VerifyTransaction {
 public:
     VerifyTransaction(pqxx::connection& conn, const std::string& name) : tx_(conn, name) {
-        tx_.exec0(kSameTextOnBothSides);
+        pq::exec0(tx_, kSameTextOnBothSides);
     }
     pqxx::transaction_base& tx() { return tx_; }
 
 private:
-    pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only>
-        tx_;
+    pqxx::transaction<pqxx::isolation_level::repeatable_read, pq::write_policy::read_only> tx_;
 };
 
 std::string missing_columns(pqxx::connection& dest, const TableInfo& table) {
