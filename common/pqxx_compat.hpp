@@ -9,14 +9,18 @@
 //   pqxx::array.
 // - 7.0 renames readwrite_policy to write_policy.
 // - 7.7 deprecates the stream_to(tx, table) constructor for the raw_table() factory.
-// - result::size_type is unsigned in 6.4 and int in 7.x: compare sizes through row_count().
+// - result::size_type is unsigned in 6.4 and int in 7.x: code compares sizes as that type.
+// - GCC 14 reports a false -Wmaybe-uninitialized inside the inline template part of 7.10's
+//   params::append, so exec* convert each value to text here, with the same is_null and
+//   to_string that append would use, and hand append only strings and NULLs (compiled into
+//   libpqxx). pgtrail binds no binary (bytea) parameters, which append would send as binary.
 // Everything else pgtrail uses (exec(query), prepare, stream_to's <<, affected_rows) is shared.
 
-#include <cstdint>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -30,6 +34,26 @@ namespace pgtrail::pq {
 using write_policy = pqxx::write_policy;
 #else
 using write_policy = pqxx::readwrite_policy;
+#endif
+
+#if PGTRAIL_PQXX_AT_LEAST(7, 10)
+namespace detail {
+// Values go in as text or NULL: see the GCC 14 note at the top.
+template <typename... Args>
+pqxx::params params_of(Args&&... args) {
+    pqxx::params params;
+    const auto add = [&params](auto&& arg) {
+        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(arg)>, pqxx::params>)
+            params.append(std::forward<decltype(arg)>(arg));
+        else if (pqxx::is_null(arg))
+            params.append();
+        else
+            params.append(pqxx::to_string(arg));
+    };
+    (add(std::forward<Args>(args)), ...);
+    return params;
+}
+}  // namespace detail
 #endif
 
 // A statement's parameters from a container, for statements whose parameter count varies.
@@ -49,14 +73,15 @@ auto params_from(const Container& values) {
 // which may hold several statements (an installed SQL script).
 template <typename... Args>
 pqxx::result exec(pqxx::transaction_base& tx, std::string_view sql, Args&&... args) {
-    if constexpr (sizeof...(Args) == 0) return tx.exec(std::string(sql));
+    if constexpr (sizeof...(Args) == 0) {
+        return tx.exec(std::string(sql));
+    } else {
 #if PGTRAIL_PQXX_AT_LEAST(7, 10)
-    else
-        return tx.exec(sql, pqxx::params{std::forward<Args>(args)...});
+        return tx.exec(sql, detail::params_of(std::forward<Args>(args)...));
 #else
-    else
         return tx.exec_params(std::string(sql), std::forward<Args>(args)...);
 #endif
+    }
 }
 
 // As exec, for a statement that must return no rows (pqxx::unexpected_rows otherwise); the
@@ -90,7 +115,7 @@ pqxx::row exec1(pqxx::transaction_base& tx, std::string_view sql, Args&&... args
 template <typename... Args>
 pqxx::result exec_prepared0(pqxx::transaction_base& tx, const std::string& name, Args&&... args) {
 #if PGTRAIL_PQXX_AT_LEAST(7, 10)
-    return tx.exec(pqxx::prepped{name}, pqxx::params{std::forward<Args>(args)...}).no_rows();
+    return tx.exec(pqxx::prepped{name}, detail::params_of(std::forward<Args>(args)...)).no_rows();
 #else
     return tx.exec_prepared0(name, std::forward<Args>(args)...);
 #endif
@@ -103,11 +128,6 @@ inline pqxx::stream_to stream_into(pqxx::transaction_base& tx, const std::string
 #else
     return pqxx::stream_to(tx, table);
 #endif
-}
-
-// The number of rows in a result, as one type whichever libpqxx counts them in.
-inline std::int64_t row_count(const pqxx::result& result) {
-    return static_cast<std::int64_t>(result.size());
 }
 
 // The elements of a one-dimensional array field read as text; NULL elements are nullopt.

@@ -28,7 +28,7 @@ std::int64_t LogPruner::prune(pqxx::connection& conn, std::int64_t published) {
         const auto chunk = pq::exec0(tx, kPruneChunk, chunk_rows_).affected_rows();
         tx.commit();
         deleted += static_cast<std::int64_t>(chunk);
-        pending_ = chunk == static_cast<std::size_t>(chunk_rows_);
+        pending_ = chunk == static_cast<pqxx::result::size_type>(chunk_rows_);
     }
     return deleted;
 }

@@ -56,7 +56,7 @@ private:
     }
     pqxx::transaction_base& tx_;
     pqxx::result page_;
-    std::size_t index_ = 0;
+    pqxx::result::size_type index_ = 0;
 };
 
 }  // namespace
