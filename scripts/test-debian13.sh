@@ -113,7 +113,7 @@ if [[ $mode == mixed ]]; then
     rm -rf "$root$libs" && mkdir -p "$root$libs"
     chroot "$root" /sbin/ldconfig -p >"$root$libs.have"
     for lib in $(ldd $host_pg15/bin/postgres $host_pg15/bin/initdb | awk '$3 ~ /^\// { print $3 }' | sort -u); do
-        grep -q " $(basename "$lib") " "$root$libs.have" || cp -L "$lib" "$root$libs/"
+        grep -q "^[[:space:]]$(basename "$lib") " "$root$libs.have" || cp -L "$lib" "$root$libs/"
     done
     rm "$root$libs.have"
     extra_env=("LD_LIBRARY_PATH=$libs")
@@ -138,6 +138,7 @@ full) ctest --output-on-failure "$@" ;;
 smoke) ctest --output-on-failure -R 'unit|replication|types' "$@" ;;
 mixed)
     pg15=/usr/lib/postgresql/15/bin
+    echo "test-debian13: the host's $("$pg15/postgres" --version), mounted read-only"
     echo "test-debian13: source PostgreSQL 15, destination 17"
     PGTRAIL_TEST_PG_BIN_SOURCE=$pg15 ctest --output-on-failure -R types "$@"
     echo "test-debian13: source PostgreSQL 17, destination 15"
