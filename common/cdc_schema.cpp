@@ -1,6 +1,7 @@
 #include "common/cdc_schema.hpp"
 
 #include "common/errors.hpp"
+#include "common/pqxx_compat.hpp"
 
 namespace pgtrail {
 namespace {
@@ -15,7 +16,7 @@ constexpr const char* kBookkeepingInstalled =
 
 bool holds(pqxx::connection& conn, const char* check) {
     pqxx::nontransaction tx(conn);
-    return tx.exec1(check)[0].as<bool>();
+    return pq::exec1(tx, check)[0].as<bool>();
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "common/cli_options.hpp"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
 #include "common/config_file.hpp"
@@ -81,15 +82,34 @@ std::string one_line(std::string_view message) {
     return out;
 }
 
+namespace {
+
+// Usage errors quote the arguments they reject, and CLI11 2.4 quotes a config file's values
+// too, so any password in them is blanked before the message is printed.
+std::string without_passwords(std::string message) {
+    hide_password_in_place(message.data());
+    // One word at a time as well: hide_password_in_place looks only at the first URI it finds.
+    for (std::size_t begin = 0; begin < message.size();) {
+        const std::size_t end = std::min(message.find(' ', begin), message.size());
+        std::string word = message.substr(begin, end - begin);
+        hide_password_in_place(word.data());
+        message.replace(begin, end - begin, word);
+        begin = end + 1;
+    }
+    return message;
+}
+
+}  // namespace
+
 int run_program(std::string_view name, CLI::App& app, int argc, char** argv,
                 const std::function<int()>& body) {
     log::set_program(name);
-    app.config_formatter(std::make_shared<ProgramConfigFile>(std::string(name)));
+    app.config_formatter(std::make_shared<ProgramConfigFile>(std::string(name), app));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         if (e.get_exit_code() == 0) return app.exit(e);
-        log::write_final_error(one_line(e.what()) + " (see --help)");
+        log::write_final_error(without_passwords(one_line(e.what())) + " (see --help)");
         return kExitUsage;
     }
     for (int i = 1; i < argc; ++i) hide_password_in_place(argv[i]);

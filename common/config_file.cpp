@@ -2,13 +2,20 @@
 
 namespace pgtrail {
 
+// The names CLI11 tries, in its order, when it matches a config key to an option.
+bool ProgramConfigFile::has_option(const std::string& key) const {
+    return app_.get_option_no_throw("--" + key) != nullptr ||
+           (key.size() == 1 && app_.get_option_no_throw("-" + key) != nullptr) ||
+           app_.get_option_no_throw(key) != nullptr;
+}
+
 std::vector<CLI::ConfigItem> ProgramConfigFile::from_config(std::istream& input) const {
     std::vector<CLI::ConfigItem> own, shared;
     for (auto& item : CLI::ConfigTOML::from_config(input)) {
         if (item.parents.empty()) {
-            shared.push_back(std::move(item));
+            if (has_option(item.name)) shared.push_back(std::move(item));
         } else if (item.parents.size() == 1 && item.parents.front() == program_ &&
-                   item.name != "++" && item.name != "--") {
+                   item.name != "++" && item.name != "--" && has_option(item.name)) {
             // "++" and "--" mark where a section opens and closes; the program's own keys
             // become top-level ones.
             item.parents.clear();

@@ -1,13 +1,13 @@
 #include "common/pg_arrays.hpp"
 
+#include "common/pqxx_compat.hpp"
+
 namespace pgtrail {
 
 std::vector<std::string> parse_text_array(const pqxx::field& field) {
     std::vector<std::string> items;
-    pqxx::array_parser parser = field.as_array();
-    for (auto [kind, text] = parser.get_next(); kind != pqxx::array_parser::done;
-         std::tie(kind, text) = parser.get_next())
-        if (kind == pqxx::array_parser::string_value) items.push_back(text);
+    for (auto& item : pq::array_items(field))
+        if (item) items.push_back(std::move(*item));
     return items;
 }
 

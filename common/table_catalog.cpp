@@ -1,5 +1,6 @@
 #include "common/table_catalog.hpp"
 
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 
 namespace pgtrail {
@@ -40,18 +41,18 @@ std::string TableName::quoted() const { return quote_qualified(schema, name); }
 std::string TableName::display() const { return schema + "." + name; }
 
 std::optional<TableName> resolve_table(pqxx::transaction_base& tx, const std::string& text) {
-    const pqxx::result rows = tx.exec_params(kResolveTable, text);
+    const pqxx::result rows = pq::exec(tx, kResolveTable, text);
     if (rows.empty()) return std::nullopt;
     return TableName{rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
 }
 
 std::optional<TableInfo> load_table(pqxx::transaction_base& tx, const TableName& name) {
-    if (!tx.exec_params1(kTableExists, name.schema, name.name)[0].as<bool>()) return std::nullopt;
+    if (!pq::exec1(tx, kTableExists, name.schema, name.name)[0].as<bool>()) return std::nullopt;
     TableInfo info{name, {}, {}};
-    for (const auto& row : tx.exec_params(kTableColumns, name.schema, name.name))
+    for (const auto& row : pq::exec(tx, kTableColumns, name.schema, name.name))
         info.columns.push_back(
             {row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<bool>()});
-    for (const auto& row : tx.exec_params(kPrimaryKeyColumns, name.schema, name.name))
+    for (const auto& row : pq::exec(tx, kPrimaryKeyColumns, name.schema, name.name))
         info.pk_columns.push_back(row[0].as<std::string>());
     return info;
 }

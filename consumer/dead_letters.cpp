@@ -6,6 +6,7 @@
 #include "common/kafka_config.hpp"
 #include "common/kafka_topic.hpp"
 #include "common/log.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/retry_policy.hpp"
 #include "common/shutdown.hpp"
 
@@ -127,9 +128,9 @@ std::optional<std::string> DeadLetterSink::record(pqxx::transaction_base& tx,
     for (const auto& letter : letters) {
         log::warn("dead letter from ", source_topic_, " partition ", letter.origin.partition,
                   " offset ", letter.origin.offset, ": ", letter.reason);
-        tx.exec_params0(kInsertDeadLetter, source_topic_, letter.origin.partition,
-                        letter.origin.offset, or_null(hex(letter.key)), or_null(hex(letter.value)),
-                        letter.reason);
+        pq::exec0(tx, kInsertDeadLetter, source_topic_, letter.origin.partition,
+                  letter.origin.offset, or_null(hex(letter.key)), or_null(hex(letter.value)),
+                  letter.reason);
     }
     if (!problem) return std::nullopt;
     return log::cat("dead-letter topic ", topic_, " ", *problem, ": the ", letters.size(),

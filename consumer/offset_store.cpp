@@ -3,6 +3,7 @@
 #include <pqxx/pqxx>
 
 #include "common/errors.hpp"
+#include "common/pqxx_compat.hpp"
 
 namespace pgtrail {
 namespace {
@@ -70,7 +71,7 @@ OffsetStore::OffsetStore(std::string group, std::string topic)
 
 PartitionOffsets OffsetStore::load(pqxx::transaction_base& tx) const {
     PartitionOffsets offsets;
-    for (const auto& row : tx.exec_params(kLoad, group_, topic_))
+    for (const auto& row : pq::exec(tx, kLoad, group_, topic_))
         offsets[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
     return offsets;
 }
@@ -79,8 +80,8 @@ void OffsetStore::claim(pqxx::transaction_base& tx, const std::vector<std::int32
     if (partitions.empty()) return;
     const pqxx::result claimed = [&] {
         try {
-            return tx.exec_params(
-                kClaim, group_, topic_,
+            return pq::exec(
+                tx, kClaim, group_, topic_,
                 int_array(std::vector<std::int64_t>(partitions.begin(), partitions.end())));
         } catch (const pqxx::undefined_table&) {
             throw UsageError(
@@ -103,16 +104,15 @@ void OffsetStore::store(pqxx::transaction_base& tx, const PartitionOffsets& next
             claims.push_back(held != claims_.end() ? held->second : 0);
         }
     }
-    const auto lost = missing(partitions, tx.exec_params(kHeldClaims, group_, topic_,
-                                                         int_array(partitions), int_array(claims)));
+    const auto lost = missing(partitions, pq::exec(tx, kHeldClaims, group_, topic_,
+                                                   int_array(partitions), int_array(claims)));
     if (!lost.empty())
         throw PartitionsMoved("partitions " + partition_list(lost) + " of " + topic_ +
                               " were claimed by another member of group " + group_ +
                               " while this batch was applied; batch rolled back, the new owner "
                               "applies it");
-    const auto refused =
-        missing(partitions,
-                tx.exec_params(kStore, group_, topic_, int_array(partitions), int_array(offsets)));
+    const auto refused = missing(partitions, pq::exec(tx, kStore, group_, topic_,
+                                                      int_array(partitions), int_array(offsets)));
     if (!refused.empty())
         throw PartitionsMoved("the stored offsets of partitions " + partition_list(refused) +
                               " of " + topic_ +

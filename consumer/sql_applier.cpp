@@ -4,6 +4,7 @@
 
 #include "common/cli_options.hpp"
 #include "common/json_members.hpp"
+#include "common/pqxx_compat.hpp"
 #include "consumer/apply_statements.hpp"
 
 namespace pgtrail {
@@ -34,7 +35,7 @@ std::string hex_bytea(std::string_view bytes) {
 void stage(pqxx::transaction_base& tx, const std::vector<Change>& changes,
            const std::map<TableName, int>& table_numbers, StagedText staged) {
     const bool as_bytes = staged == StagedText::utf8_bytes;
-    pqxx::stream_to copy(tx, kStageTable);
+    pqxx::stream_to copy = pq::stream_into(tx, kStageTable);
     for (const auto& change : changes)
         copy << std::make_tuple(
             table_numbers.at(change.table), std::string(1, change.op), change.ts_us, change.seq,
@@ -121,9 +122,10 @@ std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change, cons
 void SqlApplier::attach(pqxx::connection& conn) {
     prepared_.clear();
     pqxx::nontransaction tx(conn);
-    staged_ = tx.exec1(kDatabaseEncoding)[0].as<std::string>() == "UTF8" ? StagedText::utf8_text
-                                                                         : StagedText::utf8_bytes;
-    tx.exec0(create_stage_table_sql(staged_));
+    staged_ = pq::exec1(tx, kDatabaseEncoding)[0].as<std::string>() == "UTF8"
+                  ? StagedText::utf8_text
+                  : StagedText::utf8_bytes;
+    pq::exec0(tx, create_stage_table_sql(staged_));
 }
 
 const std::string& SqlApplier::prepared_for(pqxx::connection_base& conn, const TableInfo& table,
@@ -145,8 +147,10 @@ void SqlApplier::apply(pqxx::transaction_base& tx, const std::vector<Change>& ch
     stage(tx, changes, numbers, staged_);
     for (const auto& [name, number] : numbers) {
         const TableInfo& table = tables.at(name);
-        tx.exec_prepared0(prepared_for(tx.conn(), table, false), number, name.schema, name.name);
-        tx.exec_prepared0(prepared_for(tx.conn(), table, true), number, name.schema, name.name);
+        pq::exec_prepared0(tx, prepared_for(tx.conn(), table, false), number, name.schema,
+                           name.name);
+        pq::exec_prepared0(tx, prepared_for(tx.conn(), table, true), number, name.schema,
+                           name.name);
     }
 }
 
@@ -158,7 +162,7 @@ std::vector<DeadLetter> SqlApplier::apply_isolating(pqxx::dbtransaction& tx,
         try {
             pqxx::subtransaction one(tx, "one change");
             apply(one, {change}, tables);
-            one.exec0(std::string("TRUNCATE ") + kStageTable);
+            pq::exec0(one, std::string("TRUNCATE ") + kStageTable);
             one.commit();
         } catch (const std::exception& e) {
             if (!is_data_error(e)) throw;

@@ -5,6 +5,8 @@
 #include "common/cli_options.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
+#include "common/pg_session.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/retry_policy.hpp"
 #include "common/shutdown.hpp"
 
@@ -48,7 +50,7 @@ bool TombstonePruner::prune_when_due(pqxx::connection& conn) {
     try {
         if (!checked_schema_) {
             pqxx::nontransaction tx(conn);
-            if (!tx.exec1(kHasWrittenAt)[0].as<bool>())
+            if (!pq::exec1(tx, kHasWrittenAt)[0].as<bool>())
                 throw UsageError(
                     "the destination's cdc.tombstones has no written_at column: it was set up "
                     "by an older db_setup; run db_setup again to upgrade it");
@@ -58,10 +60,9 @@ bool TombstonePruner::prune_when_due(pqxx::connection& conn) {
         bool backlog = true;
         for (int chunk = 0; chunk < kChunksPerCall && backlog && !shutdown_requested(); ++chunk) {
             pqxx::work tx(conn, "prune tombstones");
-            const auto rows =
-                tx.exec_params0(kPruneChunk, static_cast<std::int64_t>(retention_.count()),
-                                kChunkRows)
-                    .affected_rows();
+            const auto rows = pq::exec0(tx, kPruneChunk,
+                                        static_cast<std::int64_t>(retention_.count()), kChunkRows)
+                                  .affected_rows();
             tx.commit();
             deleted += static_cast<std::int64_t>(rows);
             backlog = rows == static_cast<std::size_t>(kChunkRows);

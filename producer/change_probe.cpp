@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "common/pqxx_compat.hpp"
 #include "common/shutdown.hpp"
 
 namespace pgtrail {
@@ -21,7 +22,7 @@ void ChangeProbe::wait(pqxx::connection& conn, std::chrono::milliseconds timeout
     while (!shutdown_requested() && std::chrono::steady_clock::now() < deadline) {
         {
             pqxx::nontransaction tx(conn);
-            if (tx.exec1(kPendingChanges)[0].as<bool>()) return;
+            if (pq::exec1(tx, kPendingChanges)[0].as<bool>()) return;
         }
         std::this_thread::sleep_for(interval_);
     }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "common/log.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/shutdown.hpp"
 
 namespace pgtrail {
@@ -20,7 +21,7 @@ bool acquire_leader_lock(pqxx::connection& conn) {
     while (!shutdown_requested()) {
         {
             pqxx::nontransaction tx(conn);
-            if (tx.exec1(kTryLock)[0].as<bool>()) {
+            if (pq::exec1(tx, kTryLock)[0].as<bool>()) {
                 if (said_waiting) log::info("took over as the source's producer");
                 return true;
             }

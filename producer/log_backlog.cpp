@@ -1,5 +1,7 @@
 #include "producer/log_backlog.hpp"
 
+#include "common/pqxx_compat.hpp"
+
 namespace pgtrail {
 namespace {
 
@@ -16,7 +18,7 @@ FROM cdc.producer_position p
 
 LogBacklog read_log_backlog(pqxx::connection& conn) {
     pqxx::nontransaction tx(conn);
-    const pqxx::row row = tx.exec1(kReadBacklog);
+    const pqxx::row row = pq::exec1(tx, kReadBacklog);
     return {row[0].as<std::int64_t>(), row[1].as<double>()};
 }
 

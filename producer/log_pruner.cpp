@@ -1,5 +1,6 @@
 #include "producer/log_pruner.hpp"
 
+#include "common/pqxx_compat.hpp"
 #include "common/shutdown.hpp"
 
 namespace pgtrail {
@@ -24,10 +25,10 @@ std::int64_t LogPruner::prune(pqxx::connection& conn, std::int64_t published) {
     std::int64_t deleted = 0;
     while (pending_ && !shutdown_requested()) {
         pqxx::work tx(conn, "prune log");
-        const auto chunk = tx.exec_params0(kPruneChunk, chunk_rows_).affected_rows();
+        const auto chunk = pq::exec0(tx, kPruneChunk, chunk_rows_).affected_rows();
         tx.commit();
         deleted += static_cast<std::int64_t>(chunk);
-        pending_ = chunk == static_cast<std::size_t>(chunk_rows_);
+        pending_ = chunk == static_cast<pqxx::result::size_type>(chunk_rows_);
     }
     return deleted;
 }

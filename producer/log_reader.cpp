@@ -2,6 +2,7 @@
 
 #include "common/errors.hpp"
 #include "common/pg_arrays.hpp"
+#include "common/pqxx_compat.hpp"
 
 namespace pgtrail {
 namespace {
@@ -46,10 +47,10 @@ constexpr const char* kStorePosition =
 }  // namespace
 
 SnapshotBatch::SnapshotBatch(pqxx::connection& conn) : tx_(conn, "snapshot batch") {
-    const pqxx::row snapshot = tx_.exec1(kTakeSnapshot);
+    const pqxx::row snapshot = pq::exec1(tx_, kTakeSnapshot);
     current_ = snapshot[0].as<std::string>();
     source_db_ = snapshot[1].as<std::string>();
-    const pqxx::row position = tx_.exec1(kReadPosition);
+    const pqxx::row position = pq::exec1(tx_, kReadPosition);
     if (!position[0].is_null()) previous_ = position[0].as<std::string>();
     check_position_not_ahead();
     load_tables();
@@ -57,7 +58,7 @@ SnapshotBatch::SnapshotBatch(pqxx::connection& conn) : tx_(conn, "snapshot batch
 
 void SnapshotBatch::check_position_not_ahead() {
     if (!previous_) return;
-    if (!tx_.exec_params1(kPositionAhead, *previous_, current_)[0].as<bool>()) return;
+    if (!pq::exec1(tx_, kPositionAhead, *previous_, current_)[0].as<bool>()) return;
     throw RuntimeFailure(
         "the stored producer position (" + *previous_ +
         ") lies ahead of this cluster's transactions (" + current_ +
@@ -76,7 +77,7 @@ void SnapshotBatch::load_tables() {
 
 pqxx::result SnapshotBatch::next_page(int limit) {
     const std::optional<std::string> previous = previous_;
-    pqxx::result page = tx_.exec_params(kReadPage, last_seq_, current_, previous, limit);
+    pqxx::result page = pq::exec(tx_, kReadPage, last_seq_, current_, previous, limit);
     if (!page.empty()) {
         last_seq_ = page.back()[0].as<std::int64_t>();
         rows_read_ += static_cast<std::int64_t>(page.size());
@@ -86,11 +87,11 @@ pqxx::result SnapshotBatch::next_page(int limit) {
 
 std::int64_t SnapshotBatch::count_rows() {
     const std::optional<std::string> previous = previous_;
-    return tx_.exec_params1(kCountBatch, current_, previous)[0].as<std::int64_t>();
+    return pq::exec1(tx_, kCountBatch, current_, previous)[0].as<std::int64_t>();
 }
 
 void SnapshotBatch::commit_published() {
-    if (rows_read_ > 0) tx_.exec_params0(kStorePosition, current_);
+    if (rows_read_ > 0) pq::exec0(tx_, kStorePosition, current_);
     tx_.commit();
 }
 

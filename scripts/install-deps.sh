@@ -4,11 +4,23 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
+# The names that differ between the tested releases: the PostgreSQL major version the tests
+# run on, and kcat's package. The -dev names are the same on both and pull in each release's
+# library (Debian 12: libpqxx-6.4, CLI11 2.1, librdkafka 2.0, cpp-httplib 0.11; Debian 13:
+# libpqxx-7.10, CLI11 2.4, librdkafka 2.8, cpp-httplib 0.18).
+# shellcheck source=/dev/null
+codename="$(. /etc/os-release && echo "${VERSION_CODENAME:-}")"
+case "$codename" in
+bookworm) release_packages=(postgresql-15 postgresql-client-15 kafkacat) ;; # Debian 12
+trixie) release_packages=(postgresql-17 postgresql-client-17 kcat) ;;       # Debian 13
+*) release_packages=(postgresql postgresql-client kcat) ;; # others: their default PostgreSQL
+esac
+
 packages=(
     build-essential cmake pkg-config
     libpqxx-dev librdkafka-dev libcli11-dev doctest-dev libcpp-httplib-dev
-    postgresql postgresql-client
-    kafkacat clang-format
+    "${release_packages[@]}"
+    clang-format
     jq gnuplot-nox rapidjson-dev
 )
 

@@ -6,6 +6,7 @@
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pg_arrays.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 #include "setup/json_nulls.hpp"
 
@@ -102,20 +103,21 @@ TableInfo checked_table(pqxx::transaction_base& tx, const std::string& requested
 
 void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) {
     const std::uint32_t relid =
-        tx.exec_params1(kRelid, table.name.schema, table.name.name)[0].as<std::uint32_t>();
-    tx.exec_params0(kForgetRenamed, relid, table.name.schema, table.name.name);
-    tx.exec_params0(kRegister, relid, table.name.schema, table.name.name,
-                    text_array_literal(table.pk_columns));
-    for (const auto& statement : trigger_statements(tx, table)) tx.exec0(statement);
+        pq::exec1(tx, kRelid, table.name.schema, table.name.name)[0].as<std::uint32_t>();
+    pq::exec0(tx, kForgetRenamed, relid, table.name.schema, table.name.name);
+    pq::exec0(tx, kRegister, relid, table.name.schema, table.name.name,
+              text_array_literal(table.pk_columns));
+    for (const auto& statement : trigger_statements(tx, table)) pq::exec0(tx, statement);
     if (!snapshot) return;
     // SHARE mode waits for in-flight writers and holds new ones off, so no change can slip
     // between the rows read here and the log rows the trigger writes afterwards.
-    tx.exec0("LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
-    const pqxx::result enqueued = tx.exec_params0(
-        "INSERT INTO cdc.log (relid, op, after, after_json_nulls) SELECT $1, 'r', "
-        "pg_catalog.row_to_json(t.*), " +
-            json_nulls_sql(table, "t", 2) + " FROM " + table.name.quoted() + " t",
-        relid, text_array_literal(json_columns(table)));
+    pq::exec0(tx, "LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
+    const pqxx::result enqueued =
+        pq::exec0(tx,
+                  "INSERT INTO cdc.log (relid, op, after, after_json_nulls) SELECT $1, 'r', "
+                  "pg_catalog.row_to_json(t.*), " +
+                      json_nulls_sql(table, "t", 2) + " FROM " + table.name.quoted() + " t",
+                  relid, text_array_literal(json_columns(table)));
     log::info("snapshot of ", table.name.display(), ": ", enqueued.affected_rows(),
               " rows enqueued");
 }
@@ -124,7 +126,7 @@ void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) 
 
 std::size_t uninstall_capture(pqxx::connection& source, bool force) {
     pqxx::work tx(source, "uninstall capture");
-    if (!tx.exec1(kCaptureSchemaExists)[0].as<bool>()) {
+    if (!pq::exec1(tx, kCaptureSchemaExists)[0].as<bool>()) {
         log::info("capture is not installed on the source (no schema cdc); nothing to remove");
         return 0;
     }
@@ -135,26 +137,26 @@ std::size_t uninstall_capture(pqxx::connection& source, bool force) {
     for (const auto& row : tx.exec(kCaptureTriggers)) {
         const std::string table =
             quote_qualified(row[0].as<std::string>(), row[1].as<std::string>());
-        tx.exec0("DROP TRIGGER " + quote_ident(row[2].as<std::string>()) + " ON " + table);
+        pq::exec0(tx, "DROP TRIGGER " + quote_ident(row[2].as<std::string>()) + " ON " + table);
         tables.insert(table);
     }
-    const auto unpublished = tx.exec1(kUnpublished)[0].as<std::int64_t>();
+    const auto unpublished = pq::exec1(tx, kUnpublished)[0].as<std::int64_t>();
     if (unpublished > 0 && !force)
         throw UsageError(log::cat("cdc.log holds ", unpublished,
                                   " changes the producer has not published; run producer "
                                   "--drain first, or pass --force to discard them"));
     if (unpublished > 0) log::warn("discarding ", unpublished, " unpublished changes (--force)");
-    tx.exec0(kDropCaptureSchema);
+    pq::exec0(tx, kDropCaptureSchema);
     tx.commit();
     return tables.size();
 }
 
 std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRequest& request) {
     pqxx::work tx(source, "install capture");
-    tx.exec0(sql::triggers_capture);
+    pq::exec0(tx, sql::triggers_capture);
     std::vector<std::string> requested = request.tables;
     if (request.demo) {
-        tx.exec0(kDemoTable);
+        pq::exec0(tx, kDemoTable);
         requested.push_back("public.employees");
     }
     for (const auto& text : requested) {

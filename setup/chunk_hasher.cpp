@@ -1,5 +1,6 @@
 #include "setup/chunk_hasher.hpp"
 
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 #include "setup/row_text.hpp"
 
@@ -26,10 +27,10 @@ std::string summary_sql(const TableInfo& table, const KeyRange& range, bool as_u
 
 ChunkSummary summarize_chunk(pqxx::transaction_base& tx, const TableInfo& table,
                              const KeyRange& range, bool as_utf8) {
-    // make_dynamic_params keeps iterators into its container, which must outlive the call.
+    // params_from keeps iterators (libpqxx 6.4) into its container, which must outlive the call.
     const std::vector<std::string> parameters = range_parameters(range);
-    const pqxx::row row = tx.exec_params1(summary_sql(table, range, as_utf8),
-                                          pqxx::prepare::make_dynamic_params(parameters));
+    const pqxx::row row =
+        pq::exec1(tx, summary_sql(table, range, as_utf8), pq::params_from(parameters));
     return {row[0].as<std::int64_t>(), row[1].as<std::string>()};
 }
 

@@ -4,6 +4,7 @@
 
 #include "common/log.hpp"
 #include "common/pg_arrays.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 
 namespace pgtrail {
@@ -62,7 +63,7 @@ std::vector<CompositeType> composites_used_by(pqxx::transaction_base& source,
     std::set<TableName> seen;
     for (const auto& table : tables) {
         for (const auto& row :
-             source.exec_params(kCompositesOfTable, table.name.schema, table.name.name)) {
+             pq::exec(source, kCompositesOfTable, table.name.schema, table.name.name)) {
             TableName name{row[0].as<std::string>(), row[1].as<std::string>()};
             if (!seen.insert(name).second) continue;
             const std::vector<std::string> names = parse_text_array(row[2]);
@@ -78,10 +79,9 @@ std::vector<CompositeType> composites_used_by(pqxx::transaction_base& source,
 
 void create_composites(pqxx::transaction_base& dest, const std::vector<CompositeType>& types) {
     for (const auto& type : types) {
-        if (dest.exec_params1(kTypeExists, type.name.schema, type.name.name)[0].as<bool>())
-            continue;
-        dest.exec0("CREATE SCHEMA IF NOT EXISTS " + quote_ident(type.name.schema));
-        dest.exec0(create_type_sql(type));
+        if (pq::exec1(dest, kTypeExists, type.name.schema, type.name.name)[0].as<bool>()) continue;
+        pq::exec0(dest, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(type.name.schema));
+        pq::exec0(dest, create_type_sql(type));
         log::info("destination composite type ", type.name.display(), ": created");
     }
 }

@@ -4,6 +4,7 @@
 #include "common/cli_options.hpp"
 #include "common/errors.hpp"
 #include "common/pg_session.hpp"
+#include "common/pqxx_compat.hpp"
 #include "setup/pipeline_status.hpp"
 #include "setup/row_repairer.hpp"
 #include "setup/table_verifier.hpp"
@@ -23,7 +24,7 @@ std::vector<pgtrail::TableInfo> tables_to_compare(pqxx::connection& source,
     pqxx::read_transaction tx(source);
     std::vector<TableName> names;
     if (requested.empty()) {
-        if (!tx.exec1("SELECT to_regclass('cdc.captured_tables') IS NOT NULL")[0].as<bool>())
+        if (!pq::exec1(tx, "SELECT to_regclass('cdc.captured_tables') IS NOT NULL")[0].as<bool>())
             throw UsageError(
                 "capture is not installed on the source: pass --table or run db_setup");
         for (const auto& row : tx.exec(kCapturedTables))

@@ -4,6 +4,7 @@
 
 #include "common/errors.hpp"
 #include "common/log.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 
 namespace pgtrail::sql {
@@ -46,14 +47,14 @@ void bring_up_to_date(pqxx::transaction_base& tx, const TableInfo& source,
         for (const auto& have : existing.columns) present = present || have.name == column.name;
         if (present) continue;
         // Added nullable: rows already replicated have no value for it yet.
-        tx.exec0("ALTER TABLE " + source.name.quoted() + " ADD COLUMN " + quote_ident(column.name) +
-                 " " + column.type);
+        pq::exec0(tx, "ALTER TABLE " + source.name.quoted() + " ADD COLUMN " +
+                          quote_ident(column.name) + " " + column.type);
         log::info("destination ", source.name.display(), ": added column ", column.name);
     }
-    if (!tx.exec_params1(kHasGuardColumns, source.name.schema, source.name.name)[0].as<bool>()) {
-        tx.exec0("ALTER TABLE " + source.name.quoted() + " ADD COLUMN IF NOT EXISTS " +
-                 quote_ident(kGuardTsColumn) + " timestamptz, ADD COLUMN IF NOT EXISTS " +
-                 quote_ident(kGuardSeqColumn) + " bigint");
+    if (!pq::exec1(tx, kHasGuardColumns, source.name.schema, source.name.name)[0].as<bool>()) {
+        pq::exec0(tx, "ALTER TABLE " + source.name.quoted() + " ADD COLUMN IF NOT EXISTS " +
+                          quote_ident(kGuardTsColumn) + " timestamptz, ADD COLUMN IF NOT EXISTS " +
+                          quote_ident(kGuardSeqColumn) + " bigint");
         log::info("destination ", source.name.display(), ": added guard columns");
     }
 }
@@ -64,24 +65,24 @@ void prepare_destination(pqxx::connection& dest, const std::vector<TableInfo>& t
                          const std::vector<EnumType>& enums,
                          const std::vector<CompositeType>& composites) {
     pqxx::work tx(dest, "prepare destination");
-    tx.exec0(sql::dest_bookkeeping);
+    pq::exec0(tx, sql::dest_bookkeeping);
     create_enums(tx, enums);
     create_composites(tx, composites);
-    const bool grant = tx.exec1(kConsumerRoleExists)[0].as<bool>();
+    const bool grant = pq::exec1(tx, kConsumerRoleExists)[0].as<bool>();
     for (const auto& table : tables) {
-        tx.exec0("CREATE SCHEMA IF NOT EXISTS " + quote_ident(table.name.schema));
+        pq::exec0(tx, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(table.name.schema));
         const std::optional<TableInfo> existing = load_table(tx, table.name);
         if (existing) {
             bring_up_to_date(tx, table, *existing);
         } else {
-            tx.exec0(create_table_sql(table));
+            pq::exec0(tx, create_table_sql(table));
             log::info("destination ", table.name.display(), ": created");
         }
         if (grant) {
-            tx.exec0("GRANT USAGE ON SCHEMA " + quote_ident(table.name.schema) +
-                     " TO pgtrail_consumer");
-            tx.exec0("GRANT SELECT, INSERT, UPDATE, DELETE ON " + table.name.quoted() +
-                     " TO pgtrail_consumer");
+            pq::exec0(tx, "GRANT USAGE ON SCHEMA " + quote_ident(table.name.schema) +
+                              " TO pgtrail_consumer");
+            pq::exec0(tx, "GRANT SELECT, INSERT, UPDATE, DELETE ON " + table.name.quoted() +
+                              " TO pgtrail_consumer");
         }
     }
     tx.commit();

@@ -5,6 +5,7 @@
 
 #include "common/log.hpp"
 #include "common/pg_arrays.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 
 namespace pgtrail {
@@ -51,7 +52,7 @@ std::vector<EnumType> enums_used_by(pqxx::transaction_base& source,
     std::set<TableName> seen;
     for (const auto& table : tables) {
         for (const auto& row :
-             source.exec_params(kEnumsOfTable, table.name.schema, table.name.name)) {
+             pq::exec(source, kEnumsOfTable, table.name.schema, table.name.name)) {
             TableName name{row[0].as<std::string>(), row[1].as<std::string>()};
             if (seen.insert(name).second) enums.push_back({name, parse_text_array(row[2])});
         }
@@ -62,19 +63,19 @@ std::vector<EnumType> enums_used_by(pqxx::transaction_base& source,
 void create_enums(pqxx::transaction_base& dest, const std::vector<EnumType>& enums) {
     for (const auto& type : enums) {
         const pqxx::row existing =
-            dest.exec_params1(kExistingLabels, type.name.schema, type.name.name);
+            pq::exec1(dest, kExistingLabels, type.name.schema, type.name.name);
         if (!existing[1].as<bool>()) {
-            dest.exec0("CREATE SCHEMA IF NOT EXISTS " + quote_ident(type.name.schema));
-            dest.exec0("CREATE TYPE " + type.name.quoted() + " AS ENUM (" +
-                       label_list(dest, type.labels) + ")");
+            pq::exec0(dest, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(type.name.schema));
+            pq::exec0(dest, "CREATE TYPE " + type.name.quoted() + " AS ENUM (" +
+                                label_list(dest, type.labels) + ")");
             log::info("destination enum ", type.name.display(), ": created");
             continue;
         }
         const std::vector<std::string> have = parse_text_array(existing[0]);
         for (const auto& label : type.labels) {
             if (std::find(have.begin(), have.end(), label) != have.end()) continue;
-            dest.exec0("ALTER TYPE " + type.name.quoted() + " ADD VALUE IF NOT EXISTS " +
-                       literal(dest, label));
+            pq::exec0(dest, "ALTER TYPE " + type.name.quoted() + " ADD VALUE IF NOT EXISTS " +
+                                literal(dest, label));
             log::info("destination enum ", type.name.display(), ": added label ", label);
         }
     }

@@ -4,6 +4,7 @@
 
 #include "common/errors.hpp"
 #include "common/pg_arrays.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 
 namespace pgtrail {
@@ -72,7 +73,7 @@ std::vector<KeyRange> chunk_ranges(pqxx::transaction_base& tx, const TableInfo& 
                             ") AS _n FROM " + table.name.quoted() +
                             " t) b WHERE b._n % $1 = 0 ORDER BY b._n";
     std::vector<KeyRange> ranges(1);
-    for (const auto& row : tx.exec_params(sql, chunk_rows)) {
+    for (const auto& row : pq::exec(tx, sql, chunk_rows)) {
         std::vector<std::string> key;
         for (const auto& field : row) key.push_back(field.as<std::string>());
         ranges.back().upto = key;
@@ -100,7 +101,7 @@ std::vector<std::string> range_parameters(const KeyRange& range) {
 std::vector<std::string> key_sort_orders(pqxx::transaction_base& tx, const TableInfo& table) {
     std::vector<std::string> orders;
     for (const auto& row :
-         tx.exec_params(kKeySortOrders, text_array_literal(table.pk_columns), table.name.quoted()))
+         pq::exec(tx, kKeySortOrders, text_array_literal(table.pk_columns), table.name.quoted()))
         orders.push_back(row[0].as<std::string>());
     return orders;
 }

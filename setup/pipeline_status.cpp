@@ -9,6 +9,7 @@
 #include "common/errors.hpp"
 #include "common/kafka_config.hpp"
 #include "common/kafka_topic.hpp"
+#include "common/pqxx_compat.hpp"
 
 namespace pgtrail {
 namespace {
@@ -50,14 +51,14 @@ std::map<std::int32_t, Watermarks> watermarks_of(const KafkaSettings& kafka,
 void print_producer(std::ostream& out, pqxx::connection& source) {
     require_capture_installed(source);
     pqxx::read_transaction tx(source);
-    const pqxx::row row = tx.exec1(kProducer);
+    const pqxx::row row = pq::exec1(tx, kProducer);
     out << "producer: position stored " << row[0].as<std::string>("?") << " s ago, "
         << row[1].as<std::int64_t>() << " changes waiting in cdc.log\n";
 }
 
 void print_consumer(std::ostream& out, pqxx::transaction_base& dest, const StatusRequest& request) {
     std::map<std::int32_t, std::int64_t> committed;
-    for (const auto& row : dest.exec_params(kCommitted, request.group, request.kafka.topic))
+    for (const auto& row : pq::exec(dest, kCommitted, request.group, request.kafka.topic))
         committed[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
     out << "consumer group " << request.group << ", topic " << request.kafka.topic << ":\n";
     if (request.kafka.brokers.empty()) {
@@ -84,11 +85,11 @@ void print_tables(std::ostream& out, pqxx::transaction_base& dest,
                   const std::vector<TableInfo>& tables) {
     for (const auto& table : tables) {
         out << "table " << table.name.display() << ": ";
-        if (!dest.exec_params1(kTableExists, table.name.quoted())[0].as<bool>()) {
+        if (!pq::exec1(dest, kTableExists, table.name.quoted())[0].as<bool>()) {
             out << "missing on the destination\n";
             continue;
         }
-        const pqxx::row row = dest.exec1(newest_applied_sql(table));
+        const pqxx::row row = pq::exec1(dest, newest_applied_sql(table));
         if (row[0].is_null())
             out << "no replicated change yet\n";
         else
@@ -98,7 +99,7 @@ void print_tables(std::ostream& out, pqxx::transaction_base& dest,
 }
 
 void print_dead_letters(std::ostream& out, pqxx::transaction_base& dest) {
-    const pqxx::row row = dest.exec1(kDeadLetters);
+    const pqxx::row row = pq::exec1(dest, kDeadLetters);
     out << "dead letters: " << row[0].as<std::int64_t>();
     if (row[0].as<std::int64_t>() > 0) out << ", newest " << row[1].as<std::string>();
     out << "\n";

@@ -1,5 +1,6 @@
 #include "setup/row_merger.hpp"
 
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 #include "setup/row_text.hpp"
 
@@ -31,15 +32,14 @@ class RowStream {
 public:
     RowStream(pqxx::transaction_base& tx, const TableInfo& table, const KeyRange& range) : tx_(tx) {
         const std::vector<std::string> parameters = range_parameters(range);
-        tx_.exec_params0(ordered_rows_sql(table, range),
-                         pqxx::prepare::make_dynamic_params(parameters));
+        pq::exec0(tx_, ordered_rows_sql(table, range), pq::params_from(parameters));
         fetch();
     }
     RowStream(const RowStream&) = delete;
     RowStream& operator=(const RowStream&) = delete;
     ~RowStream() {
         try {
-            tx_.exec0(std::string("CLOSE ") + kCursor);
+            pq::exec0(tx_, std::string("CLOSE ") + kCursor);
         } catch (const std::exception&) {
             // The transaction failed already; ending it discards the cursor anyway.
         }
@@ -58,7 +58,7 @@ private:
     }
     pqxx::transaction_base& tx_;
     pqxx::result page_;
-    std::size_t index_ = 0;
+    pqxx::result::size_type index_ = 0;
 };
 
 }  // namespace

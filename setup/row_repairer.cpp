@@ -4,6 +4,7 @@
 
 #include "common/errors.hpp"
 #include "common/pg_arrays.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 #include "setup/json_nulls.hpp"
 
@@ -57,14 +58,14 @@ std::string json_array(std::vector<std::string>::const_iterator begin,
 RepairCounts enqueue_repairs(pqxx::connection& source, const TableInfo& table,
                              const std::vector<std::string>& keys) {
     pqxx::work tx(source, "repair");
-    const pqxx::result relid = tx.exec_params(kRelid, table.name.schema, table.name.name);
+    const pqxx::result relid = pq::exec(tx, kRelid, table.name.schema, table.name.name);
     if (relid.empty())
         throw UsageError("table " + table.name.display() +
                          " is not captured, so --repair cannot heal it: run db_setup --table " +
                          table.name.display() + " first");
     // SHARE waits for in-flight writers and holds new ones off until this commits: which
     // keys exist is read under the lock, and every later write logs a later timestamp.
-    tx.exec0("LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
+    pq::exec0(tx, "LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
     const RepairStatements statements = repair_statements(table);
     RepairCounts counts;
     for (std::size_t at = 0; at < keys.size(); at += kKeysPerStatement) {
@@ -72,12 +73,11 @@ RepairCounts enqueue_repairs(pqxx::connection& source, const TableInfo& table,
         const auto end = keys.begin() +
                          static_cast<std::ptrdiff_t>(std::min(keys.size(), at + kKeysPerStatement));
         const std::string batch = json_array(begin, end);
-        counts.rows += tx.exec_params0(statements.rows, relid[0][0].as<std::uint32_t>(), batch,
-                                       text_array_literal(json_columns(table)))
+        counts.rows += pq::exec0(tx, statements.rows, relid[0][0].as<std::uint32_t>(), batch,
+                                 text_array_literal(json_columns(table)))
                            .affected_rows();
-        counts.deletes +=
-            tx.exec_params0(statements.deletes, relid[0][0].as<std::uint32_t>(), batch)
-                .affected_rows();
+        counts.deletes += pq::exec0(tx, statements.deletes, relid[0][0].as<std::uint32_t>(), batch)
+                              .affected_rows();
     }
     tx.commit();
     return counts;

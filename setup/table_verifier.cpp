@@ -3,6 +3,7 @@
 #include <future>
 #include <pqxx/pqxx>
 
+#include "common/pqxx_compat.hpp"
 #include "setup/chunk_hasher.hpp"
 #include "setup/key_ranges.hpp"
 #include "setup/row_merger.hpp"
@@ -16,7 +17,7 @@ namespace {
 constexpr const char* kEncoding = "SELECT getdatabaseencoding()";
 
 using VerifyTransaction =
-    pqxx::transaction<pqxx::isolation_level::repeatable_read, pqxx::readwrite_policy::read_only>;
+    pqxx::transaction<pqxx::isolation_level::repeatable_read, pq::write_policy::read_only>;
 
 std::string missing_columns(pqxx::connection& dest, const TableInfo& table) {
     std::optional<TableInfo> on_dest;
@@ -51,8 +52,8 @@ TableComparison compare_table(pqxx::connection& source, pqxx::connection& dest,
         merge_rows(src, dst, table, KeyRange{}, options.keep_keys, result);
         return result;
     }
-    const bool as_utf8 =
-        src.exec1(kEncoding)[0].as<std::string>() != dst.exec1(kEncoding)[0].as<std::string>();
+    const bool as_utf8 = pq::exec1(src, kEncoding)[0].as<std::string>() !=
+                         pq::exec1(dst, kEncoding)[0].as<std::string>();
     for (const KeyRange& range : chunk_ranges(src, table, options.chunk_rows)) {
         // Each side hashes on its own server; running them together halves the wait.
         auto on_source = std::async(std::launch::async,

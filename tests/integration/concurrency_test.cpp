@@ -12,6 +12,7 @@
 #include <string>
 #include <thread>
 
+#include "common/pqxx_compat.hpp"
 #include "harness/background_writer.hpp"
 #include "harness/eventually.hpp"
 #include "harness/items_table.hpp"
@@ -63,7 +64,7 @@ TEST_CASE("a transaction that commits after a later one was published still arri
     pqxx::connection conn_a(env.source_url());
     pqxx::work tx_a(conn_a);
     tx_a.exec("INSERT INTO items VALUES (1, 1, 'written first, committed last')");
-    const int64_t seq_a = tx_a.exec1("SELECT max(seq) FROM cdc.log")[0].as<int64_t>();
+    const int64_t seq_a = pgtrail::pq::exec1(tx_a, "SELECT max(seq) FROM cdc.log")[0].as<int64_t>();
     // B writes after A and commits while A is still open.
     exec(env.source_url(), "INSERT INTO items VALUES (2, 2, 'written second, committed first')");
     const int64_t seq_b = std::stoll(query_value(env.source_url(), "SELECT max(seq) FROM cdc.log"));

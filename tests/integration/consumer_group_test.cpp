@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
+#include "common/pqxx_compat.hpp"
 #include "harness/eventually.hpp"
 #include "harness/group_offsets.hpp"
 #include "harness/pipeline.hpp"
@@ -69,8 +70,9 @@ TEST_CASE("a consumer paused past its session commits nothing for the partitions
     // The next batch waits on the destination until the member is paused in the middle of it.
     pqxx::connection blocker(env.dest_url());
     pqxx::work lock(blocker);
-    const std::string blocker_pid = lock.exec1("SELECT pg_backend_pid()")[0].as<std::string>();
-    lock.exec0("LOCK TABLE items IN SHARE MODE");
+    const std::string blocker_pid =
+        pgtrail::pq::exec1(lock, "SELECT pg_backend_pid()")[0].as<std::string>();
+    pgtrail::pq::exec0(lock, "LOCK TABLE items IN SHARE MODE");
     exec(env.source_url(), "UPDATE items SET v = 1");
     const std::string waiting =
         "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'items'::regclass";

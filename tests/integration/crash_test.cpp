@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/pqxx_compat.hpp"
 #include "harness/background_writer.hpp"
 #include "harness/eventually.hpp"
 #include "harness/pipeline.hpp"
@@ -183,8 +184,9 @@ void one_million_rows(std::string& figures) {
     {
         pqxx::connection conn(env.source_url());
         pqxx::work tx(conn);
-        tx.exec0("INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 1000000) g");
-        txid = tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>();
+        pgtrail::pq::exec0(
+            tx, "INSERT INTO big SELECT g, md5(g::text) FROM generate_series(1, 1000000) g");
+        txid = pgtrail::pq::exec1(tx, "SELECT pg_current_xact_id()::text")[0].as<std::string>();
         tx.commit();
     }
     figures += "the source transaction took " + seconds_since(started) + "; ";

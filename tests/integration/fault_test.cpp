@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/pqxx_compat.hpp"
 #include "harness/background_writer.hpp"
 #include "harness/binaries.hpp"
 #include "harness/eventually.hpp"
@@ -73,8 +74,9 @@ std::string position_covers(const std::string& txid) {
 std::string insert_marker(const std::string& url, int id) {
     pqxx::connection conn(url);
     pqxx::work tx(conn);
-    tx.exec0("INSERT INTO items VALUES (" + std::to_string(id) + ", 0, 'marker')");
-    const std::string txid = tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>();
+    pgtrail::pq::exec0(tx, "INSERT INTO items VALUES (" + std::to_string(id) + ", 0, 'marker')");
+    const std::string txid =
+        pgtrail::pq::exec1(tx, "SELECT pg_current_xact_id()::text")[0].as<std::string>();
     tx.commit();
     return txid;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "common/pqxx_compat.hpp"
 #include "harness/background_writer.hpp"
 #include "harness/binaries.hpp"
 #include "harness/eventually.hpp"
@@ -121,8 +122,8 @@ TEST_CASE("broker down mid-stream: the producer keeps its position until Kafka c
         {
             pqxx::connection conn(env.source_url());
             pqxx::work tx(conn);
-            tx.exec0("INSERT INTO items VALUES (-1, 0, 'during the broker outage')");
-            txid = tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>();
+            pgtrail::pq::exec0(tx, "INSERT INTO items VALUES (-1, 0, 'during the broker outage')");
+            txid = pgtrail::pq::exec1(tx, "SELECT pg_current_xact_id()::text")[0].as<std::string>();
             tx.commit();
         }
         const std::string position_covers_marker =

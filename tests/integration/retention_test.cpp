@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
+#include "common/pqxx_compat.hpp"
 #include "harness/background_writer.hpp"
 #include "harness/crafted_change.hpp"
 #include "harness/eventually.hpp"
@@ -81,9 +82,10 @@ TEST_CASE("a change committed after others were published and pruned is kept and
         pqxx::connection conn(env.source_url());
         pqxx::work tx(conn);
         tx.exec("INSERT INTO items (id) VALUES (" + std::to_string(-late) + ")");
-        const std::string txid = tx.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>();
+        const std::string txid =
+            pgtrail::pq::exec1(tx, "SELECT pg_current_xact_id()::text")[0].as<std::string>();
         const auto written_before =
-            tx.exec1("SELECT coalesce(max(id), 0) FROM items")[0].as<std::int64_t>();
+            pgtrail::pq::exec1(tx, "SELECT coalesce(max(id), 0) FROM items")[0].as<std::int64_t>();
         // The position covers transactions that started after this one, and nothing it
         // covers is left in the log.
         const std::string published_and_pruned_past_it =

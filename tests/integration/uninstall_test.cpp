@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 #include <string>
 
+#include "common/pqxx_compat.hpp"
 #include "harness/binaries.hpp"
 #include "harness/eventually.hpp"
 #include "harness/sql.hpp"
@@ -149,7 +150,7 @@ TEST_CASE("uninstall waits for a writer in flight and then counts its change") {
     install_two_tables(env);
     pqxx::connection writer(env.source_url());
     pqxx::work tx(writer);
-    tx.exec0("INSERT INTO items VALUES (7, 'in flight')");
+    pgtrail::pq::exec0(tx, "INSERT INTO items VALUES (7, 'in flight')");
 
     Program removing = env.start(kDbSetup, {"--source", env.source_url(), "--uninstall"});
     const std::string waiting_on_lock =

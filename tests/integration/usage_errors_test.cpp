@@ -2,11 +2,14 @@
 // tell it apart from a runtime failure (exit 3).
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "harness/binaries.hpp"
+#include "harness/program.hpp"
 #include "harness/sql.hpp"
+#include "harness/temp_dir.hpp"
 #include "harness/test_env.hpp"
 
 using namespace pgtrail::it;
@@ -83,5 +86,33 @@ TEST_CASE("bad usage exits 2 with a one-line reason on stderr") {
         REQUIRE_FALSE(lines.empty());
         if (call.only_line) CHECK(lines.size() == 1);
         CHECK(lines.back().find(call.reason_mentions) != std::string::npos);
+    }
+}
+
+TEST_CASE("a usage error never prints a password it quotes") {
+    // CLI11 quotes stray arguments back, and CLI11 2.4 also the values of a --config file's
+    // keys the program has no option for (here --dest, a consumer flag).
+    constexpr const char* kSecret = "UsageErrorSecret42";
+    const TempDir logs("pgtrail-usage-secret");
+    const auto shared_config = logs.path() / "shared.toml";
+    std::ofstream(shared_config) << "dest = \"host=db password=" << kSecret << "\"\n";
+    const Args valid = {"--source", "host=db", "--brokers", "localhost:1"};
+    const std::vector<Args> strays = {
+        {std::string("host=db password=") + kSecret},
+        {std::string("host=db password='a ") + kSecret + "'"},
+        {"postgresql://u@db/x", std::string("postgresql://app:") + kSecret + "@db/x"},
+        {"--config", shared_config.string(), "stray"},
+    };
+    int n = 0;
+    for (const auto& stray : strays) {
+        Args args = valid;
+        args.insert(args.end(), stray.begin(), stray.end());
+        Program producer("producer-" + std::to_string(n++), kProducer, args, logs.path());
+        const int exit_code = producer.wait(30s);
+        INFO(producer.command_line());
+        CHECK(exit_code == 2);
+        CHECK(producer.logged("not expected"));
+        CHECK(producer.err().find(kSecret) == std::string::npos);
+        CHECK(producer.out().find(kSecret) == std::string::npos);
     }
 }

@@ -27,7 +27,7 @@ Flags parse_as(const std::string& program, const std::string& file_text) {
     app.add_option("--source", flags.source);
     app.add_option("--metrics-port", flags.port);
     if (program == "consumer") app.add_option("--group", flags.group);
-    app.config_formatter(std::make_shared<ProgramConfigFile>(program));
+    app.config_formatter(std::make_shared<ProgramConfigFile>(program, app));
     app.parse(std::vector<std::string>{path.string(), "--config"});
     std::filesystem::remove(path);
     return flags;
@@ -64,4 +64,13 @@ TEST_CASE("a file without sections applies to every program") {
     const Flags flags = parse_as("db_setup", "source = \"host=db2\"\nmetrics-port = 7\n");
     CHECK(flags.source == "host=db2");
     CHECK(flags.port == 7);
+}
+
+TEST_CASE("keys the program has no option for are ignored, at the top level and in its section") {
+    // CLI11 2.4 would report such a key's value as an unexpected argument.
+    const Flags flags = parse_as("producer",
+                                 "dest = \"host=db3 password=secret\"\ngroup = \"top\"\n"
+                                 "[producer]\nmetrics-port = 5\nno-such-flag = 1\n");
+    CHECK(flags.port == 5);
+    CHECK(flags.group == "default");
 }

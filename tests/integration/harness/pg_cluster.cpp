@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <pqxx/pqxx>
 #include <stdexcept>
@@ -53,7 +55,15 @@ int free_port() {
 }  // namespace
 
 // Debian installs each major version side by side; the newest one is what a developer runs.
-std::filesystem::path postgres_bin_dir() {
+std::filesystem::path postgres_bin_dir(std::string_view cluster) {
+    std::string variable = "PGTRAIL_TEST_PG_BIN_";
+    for (char c : cluster)
+        variable += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (const char* chosen = std::getenv(variable.c_str()); !cluster.empty() && chosen != nullptr) {
+        if (!fs::exists(fs::path(chosen) / "postgres"))
+            throw std::runtime_error(variable + "=" + chosen + " holds no postgres binary");
+        return chosen;
+    }
     std::vector<std::pair<int, fs::path>> found;
     for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql")) {
         const auto bin = entry.path() / "bin";
@@ -69,10 +79,13 @@ std::filesystem::path postgres_bin_dir() {
 }
 
 TempPgCluster::TempPgCluster(std::string name)
-    : name_(std::move(name)), dir_(("pgtrail-it-" + name_).c_str()), run_as_(unprivileged_user()) {
+    : name_(std::move(name)),
+      bin_dir_(postgres_bin_dir(name_)),
+      dir_(("pgtrail-it-" + name_).c_str()),
+      run_as_(unprivileged_user()) {
     if (run_as_) dir_.give_to(run_as_->uid, run_as_->gid);
     SpawnSpec initdb;
-    initdb.argv = {(postgres_bin_dir() / "initdb").string(),
+    initdb.argv = {(bin_dir_ / "initdb").string(),
                    "-D",
                    (dir_.path() / "data").string(),
                    "-U",
@@ -107,7 +120,7 @@ std::string TempPgCluster::url(std::string_view dbname) const {
 
 bool TempPgCluster::try_start() {
     SpawnSpec postgres;
-    postgres.argv = {(postgres_bin_dir() / "postgres").string(),
+    postgres.argv = {(bin_dir_ / "postgres").string(),
                      "-D",
                      (dir_.path() / "data").string(),
                      "-p",

@@ -11,8 +11,11 @@
 
 namespace pgtrail::it {
 
-// Debian's bin directory of the newest installed PostgreSQL: postgres, initdb, pgbench.
-std::filesystem::path postgres_bin_dir();
+// The bin directory (postgres, initdb, pgbench) of the cluster named `cluster`:
+// $PGTRAIL_TEST_PG_BIN_<CLUSTER> (e.g. PGTRAIL_TEST_PG_BIN_SOURCE=/usr/lib/postgresql/15/bin)
+// when set, so one run can pair different major versions; otherwise Debian's newest installed
+// PostgreSQL.
+std::filesystem::path postgres_bin_dir(std::string_view cluster = "");
 
 // A throwaway PostgreSQL cluster: initdb into a temp dir, postgres on a free loopback port,
 // trust auth, superuser "postgres", fsync and full-page writes off for speed. Commits stay
@@ -41,6 +44,7 @@ private:
     bool try_start();
 
     std::string name_;
+    std::filesystem::path bin_dir_;
     TempDir dir_;
     std::optional<Credentials> run_as_;
     int port_ = 0;

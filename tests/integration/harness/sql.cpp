@@ -3,6 +3,8 @@
 #include <pqxx/pqxx>
 #include <stdexcept>
 
+#include "common/pqxx_compat.hpp"
+
 namespace pgtrail::it {
 
 void exec(const std::string& url, const std::string& sql) {
@@ -15,7 +17,7 @@ void exec(const std::string& url, const std::string& sql) {
 std::string query_value(const std::string& url, const std::string& sql) {
     pqxx::connection conn(url);
     pqxx::read_transaction tx(conn);
-    const auto row = tx.exec1(sql);
+    const auto row = pq::exec1(tx, sql);
     if (row.size() != 1) throw std::logic_error("expected one column from: " + sql);
     if (row[0].is_null()) throw std::logic_error("NULL from: " + sql);
     return row[0].c_str();
