@@ -48,9 +48,11 @@ bool is_transient(const std::exception& error) {
     if (dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) return true;
     if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
         const std::string& state = sql->sqlstate();
-        // 08: connection exceptions; 53: insufficient resources (disk full, out of memory,
-        // too many connections); 57P0x: the server is shutting down or restarting.
-        return starts_with(state, "08") || starts_with(state, "53") || starts_with(state, "57P0");
+        // 08: connection exceptions; 40: transaction rollback (libpqxx throws most as the
+        // types above, by SQLSTATE); 53: insufficient resources (disk full, out of memory, too
+        // many connections); 57P0x: the server is shutting down or restarting.
+        return starts_with(state, "08") || starts_with(state, "40") || starts_with(state, "53") ||
+               starts_with(state, "57P0");
     }
     return false;
 }

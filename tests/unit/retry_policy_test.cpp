@@ -15,8 +15,8 @@ using namespace std::chrono_literals;
 
 TEST_CASE("transient or permanent: SQLSTATE classes and exception types, never message text") {
     CHECK(is_transient(pqxx::broken_connection("server closed the connection unexpectedly")));
-    CHECK(is_transient(pqxx::serialization_failure("could not serialize")));
-    CHECK(is_transient(pqxx::deadlock_detected("deadlock detected")));
+    CHECK(is_transient(pqxx::sql_error("could not serialize", "", "40001")));
+    CHECK(is_transient(pqxx::sql_error("deadlock detected", "", "40P01")));
     CHECK(is_transient(pqxx::sql_error("terminating connection", "", "57P01")));
     CHECK(is_transient(pqxx::sql_error("too many connections", "", "53300")));
     CHECK(is_transient(pqxx::sql_error("connection failure", "", "08006")));
