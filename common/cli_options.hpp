@@ -42,7 +42,7 @@ void add_kafka_options(CLI::App& app, KafkaSettings& kafka);
 void add_retry_option(CLI::App& app, RetrySettings& retry);
 void add_monitoring_options(CLI::App& app, MonitoringSettings& monitoring);
 
-// Parses the command line and runs `body`, turning every error into design.md's exit codes
+// Parses the command line and runs `body`, turning every error into the exit codes README lists
 // with a one-line reason on stderr. The only place a program decides its exit code.
 int run_program(std::string_view name, CLI::App& app, int argc, char** argv,
                 const std::function<int()>& body);

@@ -6,7 +6,7 @@
 
 namespace pgtrail {
 
-// Exit codes shared by all four programs (design.md).
+// Exit codes shared by all four programs (README "Configuration").
 enum ExitCode : int {
     kExitOk = 0,
     kExitDifferences = 1,

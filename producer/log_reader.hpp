@@ -10,7 +10,7 @@
 
 namespace pgtrail {
 
-// One snapshot batch of the log (the PgQ way, design.md): every change whose transaction
+// One snapshot batch of the log (the PgQ way, README "How it works"): every change whose transaction
 // is visible in the snapshot taken now and was not visible in the stored position. Unlike
 // `seq > last_seq`, a transaction that took an early seq but committed late is not skipped:
 // it was invisible in the stored position, so it belongs to the first batch that sees it.

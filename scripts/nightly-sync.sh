@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The nightly cross-database sync: producer --drain, then consumer --drain, then db_verify,
 # each only if the one before succeeded. Everything the programs log goes to a dated file;
-# stdout gets a one-screen summary. Exit code: that of the first step that failed (design.md:
+# stdout gets a one-screen summary. Exit code: that of the first step that failed (README:
 # 1 db_verify found differences, 2 bad usage or configuration, 3 runtime failure), else 0.
 #
 # Usage: scripts/nightly-sync.sh [--config FILE] [--log-dir DIR] [--bin-dir DIR]
