@@ -10,9 +10,9 @@
 
 namespace pgtrail {
 
-// One snapshot batch of the log (the PgQ way, README "How it works"): every change whose transaction
-// is visible in the snapshot taken now and was not visible in the stored position. Unlike
-// `seq > last_seq`, a transaction that took an early seq but committed late is not skipped:
+// One snapshot batch of the log (the PgQ way, README "How it works"): every change whose
+// transaction is visible in the snapshot taken now and was not visible in the stored position.
+// Unlike `seq > last_seq`, a transaction that took an early seq but committed late is not skipped:
 // it was invisible in the stored position, so it belongs to the first batch that sees it.
 // The batch lives in one REPEATABLE READ transaction; commit_published() stores the new
 // position in it. Every row visible in a stored position is therefore published, which is
