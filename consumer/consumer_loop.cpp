@@ -44,7 +44,7 @@ public:
           offsets_(options.group, options.kafka.topic),
           dead_letters_(options.kafka, options.kafka.topic, options.retry.budget()),
           source_(
-              options.kafka, options.group,
+              options.kafka, options.group, options.retry.budget(),
               [this](const std::vector<std::int32_t>& assigned) { return load_offsets(assigned); }),
           tombstones_(options.tombstone_retention) {
         for (int i = 0; i < options.apply_connections; ++i)
@@ -127,6 +127,8 @@ private:
     // Once per progress interval. Kafka not answering only costs this refresh; the stored
     // offsets are read with the retries every destination read has.
     std::optional<std::map<std::int32_t, std::int64_t>> lag() {
+        // Asking an unreachable Kafka would hold the loop, and a SIGTERM, for the timeout.
+        if (source_.kafka_unreachable()) return std::nullopt;
         try {
             return partition_lag(source_.watermarks(kMetadataTimeout), load_offsets());
         } catch (const TransientError& e) {

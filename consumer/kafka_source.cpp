@@ -62,6 +62,7 @@ public:
                 for (auto* partition : partitions)
                     assigned_[partition->partition()] = partition->offset();
                 consumer->assign(partitions);
+                ++assignments_;
                 log::info("assigned partitions of ", topic_, ":",
                           described.empty() ? " none" : described);
             } catch (const std::exception& e) {
@@ -80,6 +81,8 @@ public:
         if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
     }
     std::uint64_t generation() const { return generation_; }
+    // How many assignments the group made; each is an answer from its coordinator.
+    std::uint64_t assignments() const { return assignments_; }
     // Where each assigned partition started: the stored offset (or OFFSET_BEGINNING).
     const PartitionOffsets& assigned() const { return assigned_; }
 
@@ -89,13 +92,16 @@ private:
     OffsetLoader load_;
     std::exception_ptr failure_;
     std::uint64_t generation_ = 0;
+    std::uint64_t assignments_ = 0;
 };
 
 KafkaSource::KafkaSource(const KafkaSettings& settings, const std::string& group,
-                         OffsetLoader claim_offsets)
+                         std::chrono::seconds retry_budget, OffsetLoader claim_offsets)
     : rebalancer_(std::make_unique<Rebalancer>(settings.topic, std::move(claim_offsets))),
+      brokers_(settings.brokers),
       topic_(settings.topic),
-      group_(group) {
+      group_(group),
+      retry_budget_(retry_budget) {
     auto conf = make_kafka_conf(settings, kConsumerDefaults);
     std::string error, strategy;
     // Under the cooperative protocol a rebalance revokes some partitions and keeps the
@@ -123,17 +129,27 @@ void KafkaSource::subscribe() {
     const RdKafka::ErrorCode err = consumer_->subscribe({topic_});
     if (err != RdKafka::ERR_NO_ERROR)
         throw RuntimeFailure("cannot subscribe to " + topic_ + ": " + RdKafka::err2str(err));
+    // From here on the group join, and every fetch after it, waits on Kafka.
+    watch_.emplace(*consumer_, brokers_, topic_, group_, retry_budget_);
 }
 
 std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds timeout) {
     std::unique_ptr<RdKafka::Message> message(
         consumer_->consume(static_cast<int>(timeout.count())));
     rebalancer_->rethrow_failure();
+    if (rebalancer_->assignments() != assignments_seen_) {
+        assignments_seen_ = rebalancer_->assignments();
+        watch_->answered();
+    }
     switch (message->err()) {
         case RdKafka::ERR_NO_ERROR:
+            watch_->answered();
             return message;
-        case RdKafka::ERR__TIMED_OUT:
         case RdKafka::ERR__PARTITION_EOF:
+            watch_->answered();
+            return nullptr;
+        case RdKafka::ERR__TIMED_OUT:
+            watch_->check_quiet();
             return nullptr;
         case RdKafka::ERR__AUTO_OFFSET_RESET:
         case RdKafka::ERR_OFFSET_OUT_OF_RANGE:
@@ -146,6 +162,7 @@ std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds ti
                                      "where it stopped");
             log::warn("Kafka consumer on ", topic_, ": ", message->errstr(),
                       "; librdkafka retries by itself, consuming goes on");
+            watch_->check_quiet();
             return nullptr;
     }
 }

@@ -6,11 +6,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/cli_options.hpp"
 #include "common/kafka_topic.hpp"
+#include "consumer/kafka_watch.hpp"
 #include "consumer/offset_store.hpp"
 
 namespace pgtrail {
@@ -20,12 +22,14 @@ namespace pgtrail {
 // start each. Offsets are never reset silently (auto.offset.reset=error): a stored offset
 // that no longer exists is data loss and ends the program with a message saying what is
 // gone and how to heal. Only the eager rebalance protocol is accepted (see the .cpp).
+// Brokers or a group coordinator that stop answering are an outage like any other, waited
+// out within the retry budget (kafka_watch.hpp).
 class KafkaSource {
 public:
     using OffsetLoader = std::function<PartitionOffsets(const std::vector<std::int32_t>&)>;
 
     KafkaSource(const KafkaSettings& settings, const std::string& group,
-                OffsetLoader claim_offsets);
+                std::chrono::seconds retry_budget, OffsetLoader claim_offsets);
     ~KafkaSource();
     KafkaSource(const KafkaSource&) = delete;
     KafkaSource& operator=(const KafkaSource&) = delete;
@@ -35,8 +39,14 @@ public:
 
     void subscribe();
 
-    // The next message, or nullptr when none arrived within `timeout`.
+    // The next message, or nullptr when none arrived within `timeout` (or while Kafka does
+    // not answer). Throws RuntimeFailure when brokers or coordinator stayed silent for the
+    // retry budget, ShutdownRequested when a signal arrived while waiting for them.
     std::unique_ptr<RdKafka::Message> next(std::chrono::milliseconds timeout);
+
+    // Brokers or the group coordinator did not answer when last asked: a request to Kafka
+    // now would only wait out its timeout.
+    bool kafka_unreachable() const { return watch_ && watch_->in_outage(); }
 
     // Changes on every revocation: messages read under an older generation must not be
     // applied, their partitions may belong to another consumer now.
@@ -52,8 +62,12 @@ private:
     std::string lost_messages(const RdKafka::Message& error);
     std::unique_ptr<Rebalancer> rebalancer_;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+    std::optional<KafkaWatch> watch_;  // from subscribe() on
+    std::string brokers_;
     std::string topic_;
     std::string group_;
+    std::chrono::seconds retry_budget_;
+    std::uint64_t assignments_seen_ = 0;
 };
 
 }  // namespace pgtrail

@@ -1,10 +1,15 @@
 // Kafka itself at fault: a broker of a 3-broker cluster fails and comes back, messages
-// expire before they were applied, a topic is recreated under stored offsets. Nothing is lost
-// silently, and the remedy the consumer names heals the destination.
+// expire before they were applied, a topic is recreated under stored offsets, brokers or the
+// group coordinator stop answering the consumer. Nothing is lost silently, the remedy the
+// consumer names heals the destination, and a consumer never waits on Kafka without end.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <map>
+#include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 
 #include "harness/background_writer.hpp"
 #include "harness/binaries.hpp"
@@ -20,6 +25,7 @@
 
 using namespace pgtrail::it;
 using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -69,6 +75,54 @@ void heal_as_told(TestEnv& env, const std::string& reason, Program& producer, bo
     CHECK(held_back.stop() == 0);
     CHECK(consumer.stop() == 0);
     require_verified(env);
+}
+
+// A dev broker of the test's own, so that taking it down leaves the shared one (and the
+// tests running after this one) alone: its topics, db_setup against it, and the programs'
+// flags for it.
+struct OwnBroker {
+    OwnBroker(TestEnv& env, int brokers, int partitions) : env(env), cluster(brokers) {
+        cluster.create_topic(env.topic(), partitions);
+        cluster.create_topic(env.dlq_topic(), 1);
+        exec(env.source_url(), kCreateItems);
+        const auto setup =
+            env.run(kDbSetup, {"--source", env.source_url(), "--dest", env.dest_url(), "--brokers",
+                               cluster.bootstraps(), "--topic", env.topic(), "--table", kItems});
+        REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    }
+    Program producer(const Args& extra = {}) {
+        Args args = {"--source",           env.source_url(), "--brokers",
+                     cluster.bootstraps(), "--topic",        env.topic()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return env.start(kProducer, args);
+    }
+    Program consumer(const Args& extra = {}) {
+        Args args = {"--dest",  env.dest_url(), "--brokers", cluster.bootstraps(),
+                     "--topic", env.topic(),    "--group",   env.group()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return env.start(kConsumer, args);
+    }
+    // Every broker down (true) or up again.
+    void all_down(bool down, int brokers) {
+        for (int b = 1; b <= brokers; ++b) down ? cluster.set_down(b) : cluster.set_up(b);
+    }
+
+    TestEnv& env;
+    DevBroker cluster;
+};
+
+// Each round inserts one new row: one message per row, so the rows on the destination can be
+// counted against the messages below the stored offsets.
+BackgroundWriter::Round new_row_each_round() {
+    return [](pqxx::work& tx, std::int64_t n) {
+        tx.exec("INSERT INTO items VALUES (" + std::to_string(n + 1) + ", 0, 'round " +
+                std::to_string(n) + "')");
+        return true;
+    };
+}
+
+std::chrono::milliseconds since(Clock::time_point start) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
 }  // namespace
@@ -229,4 +283,193 @@ TEST_CASE("with --max-group-lag the producer holds back while the group lags, th
     CHECK(producer.stop() == 0);
     CHECK(consumer.stop() == 0);
     require_verified(env);
+}
+
+// The group join at start waits on Kafka too: with every broker down, or with the brokers up
+// but the group's coordinator down, the consumer (also with --drain) gives up after
+// --retry-for and names what stayed unreachable.
+TEST_CASE("Kafka unreachable at start: the consumer exits 3 after --retry-for naming what") {
+    TestEnv env;
+    INFO(env.logs());
+    OwnBroker kafka(env, 3, 3);
+    for (int p = 0; p < 3; ++p) kafka.cluster.set_leader(env.topic(), p, 1);
+    kafka.cluster.set_coordinator(env.group(), 3);
+    // Something to drain, so that --drain has to join the group.
+    produce_messages(kafka.cluster.bootstraps(), env.topic(), {{0, 0, "{\"id\":1}", "x"}});
+    struct Case {
+        const char* what;
+        std::string reason;  // what the one line must say
+        Args extra;
+    };
+    const Case cases[] = {
+        {"every broker down", "cannot reach Kafka brokers " + kafka.cluster.bootstraps(), {}},
+        {"coordinator down", "cannot reach the group coordinator of group " + env.group(), {}},
+        {"coordinator down, --drain",
+         "cannot reach the group coordinator of group " + env.group(),
+         {"--drain"}},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        const bool everything = c.extra.empty() && c.reason.find("brokers") != std::string::npos;
+        everything ? kafka.all_down(true, 3) : kafka.cluster.set_down(3);
+        const auto started = Clock::now();
+        Args args = {"--retry-for", "5"};
+        args.insert(args.end(), c.extra.begin(), c.extra.end());
+        Program consumer = kafka.consumer(args);
+        const int code = consumer.wait(60s);
+        const auto took = since(started);
+        kafka.all_down(false, 3);
+        CHECK_MESSAGE(code == 3, consumer.log());
+        CHECK_MESSAGE(took < 5s + 10s, took.count(), " ms\n", consumer.log());
+        const std::string reason = reason_of(consumer);
+        CHECK_MESSAGE(reason.find(c.reason + ": still failing after ") != std::string::npos,
+                      reason);
+        CHECK_MESSAGE(reason.find("(--retry-for 5)") != std::string::npos, reason);
+        CHECK_MESSAGE(consumer.logged("retrying for up to 5 s"), consumer.log());
+    }
+    CHECK(query_value(env.dest_url(), "SELECT count(*) FROM cdc.consumer_offsets") == "0");
+}
+
+TEST_CASE("broker lost under a running consumer: exit 3 after --retry-for, a rerun resumes") {
+    TestEnv env;
+    INFO(env.logs());
+    OwnBroker kafka(env, 1, 3);
+    Program producer = kafka.producer({"--retry-for", "300"});
+    BackgroundWriter writer(env.source_url(), new_row_each_round(), 10ms);
+    std::optional<Program> consumer(kafka.consumer({"--retry-for", "5"}));
+    REQUIRE_MESSAGE(eventually([&] { return dest_rows(env) >= 50; }, 60s), env.logs());
+
+    kafka.cluster.set_down();
+    const auto down_since = Clock::now();
+    const int code = consumer->wait(60s);
+    const auto took = since(down_since);
+    CHECK_MESSAGE(code == 3, consumer->log());
+    CHECK_MESSAGE(took < 5s + 10s, took.count(), " ms\n", consumer->log());
+    const std::string reason = reason_of(*consumer);
+    CHECK_MESSAGE(reason.find("cannot reach Kafka brokers " + kafka.cluster.bootstraps() +
+                              ": still failing after ") != std::string::npos,
+                  reason);
+    CHECK_MESSAGE(consumer->logged("nothing applied meanwhile, offsets not advanced"),
+                  consumer->log());
+    const std::int64_t applied = dest_rows(env);
+    std::map<std::int32_t, std::int64_t> stored;
+    for (const auto& row : query_column(
+             env.dest_url(), "SELECT partition || ' ' || next_offset FROM cdc.consumer_offsets"))
+        stored[std::stoi(row.substr(0, row.find(' ')))] = std::stoll(row.substr(row.find(' ')));
+
+    kafka.cluster.set_up();
+    // The destination holds exactly the changes below its stored offsets: none applied
+    // without its offset, no offset stored past what was applied.
+    std::int64_t covered = 0;
+    for (const auto& message : read_all_messages(kafka.cluster.bootstraps(), env.topic()))
+        covered +=
+            stored.count(message.partition) != 0 && message.offset < stored[message.partition];
+    CHECK(applied == covered);
+    CHECK(applied > 0);
+
+    consumer.emplace(kafka.consumer());
+    writer.stop();
+    const auto gap = wait_until_exact(env, kItems, 120s);
+    REQUIRE_MESSAGE(gap.empty(), gap);
+    CHECK(producer.running());
+    CHECK(producer.stop() == 0);
+    CHECK(consumer->stop() == 0);
+    require_verified(env);
+}
+
+TEST_CASE("broker away for less than --retry-for: the consumer waits, then goes on applying") {
+    TestEnv env;
+    INFO(env.logs());
+    OwnBroker kafka(env, 1, 3);
+    Program producer = kafka.producer({"--retry-for", "300"});
+    Program consumer = kafka.consumer({"--retry-for", "30"});
+    BackgroundWriter writer(env.source_url(), new_row_each_round(), 20ms);
+    REQUIRE_MESSAGE(eventually([&] { return dest_rows(env) >= 20; }, 60s), env.logs());
+    {
+        kafka.cluster.set_down();
+        const auto down_since = Clock::now();
+        REQUIRE_MESSAGE(
+            eventually([&] { return consumer.logged("cannot reach Kafka brokers "); }, 20s),
+            consumer.log());
+        CHECK(
+            consumer.logged("nothing applied meanwhile, offsets not advanced, retrying for up "
+                            "to 30 s"));
+        std::this_thread::sleep_until(down_since + 10s);  // the outage lasts 10 s
+        REQUIRE_MESSAGE(consumer.running(), consumer.log());
+        kafka.cluster.set_up();
+    }
+    REQUIRE_MESSAGE(eventually([&] { return consumer.logged("Kafka brokers answer again"); }, 30s),
+                    consumer.log());
+    const std::int64_t after_outage = dest_rows(env);
+    REQUIRE_MESSAGE(eventually([&] { return dest_rows(env) >= after_outage + 50; }, 60s),
+                    env.logs());
+    writer.stop();
+    const auto gap = wait_until_exact(env, kItems, 60s);
+    REQUIRE_MESSAGE(gap.empty(), gap);
+    CHECK(consumer.running());
+    CHECK(producer.stop() == 0);
+    CHECK(consumer.stop() == 0);
+    require_verified(env);
+}
+
+TEST_CASE("SIGTERM while Kafka does not answer: the consumer exits 0 within 2 s") {
+    TestEnv env;
+    INFO(env.logs());
+    OwnBroker kafka(env, 1, 3);
+    Program consumer = kafka.consumer({"--retry-for", "120"});
+    REQUIRE_MESSAGE(
+        eventually([&] { return consumer.logged("assigned partitions of " + env.topic()); }, 30s),
+        consumer.log());
+    kafka.cluster.set_down();
+    REQUIRE_MESSAGE(eventually([&] { return consumer.logged("cannot reach Kafka brokers "); }, 20s),
+                    consumer.log());
+    const auto signalled = Clock::now();
+    const int code = consumer.stop();
+    const auto took = since(signalled);
+    kafka.cluster.set_up();
+    CHECK_MESSAGE(code == 0, consumer.log());
+    CHECK_MESSAGE(took < 2s, took.count(), " ms\n", consumer.log());
+    CHECK_MESSAGE(
+        consumer.logged("shutdown requested during an outage (cannot reach Kafka brokers"),
+        consumer.log());
+    CHECK_MESSAGE(consumer.logged("stopped; applied 0 messages"), consumer.log());
+}
+
+// Legitimate quiet is no outage: a member that got no partition (two members, one partition)
+// and an idle member that has it both stay up well past their budget.
+TEST_CASE("a member without partitions and an idle one stay up past --retry-for") {
+    TestEnv env;
+    INFO(env.logs());
+    OwnBroker kafka(env, 1, 1);
+    Program producer = kafka.producer();
+    Args quick = kQuickRejoin;
+    quick.insert(quick.end(), {"--retry-for", "3"});
+    Program first = kafka.consumer(quick);
+    REQUIRE_MESSAGE(
+        eventually([&] { return first.logged("assigned partitions of " + env.topic() + ": 0@"); },
+                   30s),
+        first.log());
+    Program second = kafka.consumer(quick);
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            return first.logged(env.topic() + ": none") ||
+                                   second.logged(env.topic() + ": none");
+                        },
+                        30s),
+                    env.logs());
+    // Watching both for three budgets and more: neither may give up.
+    const auto watched_since = Clock::now();
+    while (Clock::now() < watched_since + 12s) {
+        REQUIRE_MESSAGE(first.running(), first.log());
+        REQUIRE_MESSAGE(second.running(), second.log());
+        std::this_thread::sleep_for(200ms);
+    }
+    CHECK_FALSE(first.logged("cannot reach"));
+    CHECK_FALSE(second.logged("cannot reach"));
+    exec(env.source_url(), "INSERT INTO items VALUES (1, 0, 'after the quiet')");
+    const auto gap = wait_until_exact(env, kItems, 60s);
+    REQUIRE_MESSAGE(gap.empty(), gap);
+    CHECK(producer.stop() == 0);
+    CHECK(first.stop() == 0);
+    CHECK(second.stop() == 0);
 }
