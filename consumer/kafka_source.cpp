@@ -98,7 +98,7 @@ private:
 KafkaSource::KafkaSource(const KafkaSettings& settings, const std::string& group,
                          std::chrono::seconds retry_budget, OffsetLoader claim_offsets)
     : rebalancer_(std::make_unique<Rebalancer>(settings.topic, std::move(claim_offsets))),
-      brokers_(settings.brokers),
+      settings_(settings),
       topic_(settings.topic),
       group_(group),
       retry_budget_(retry_budget) {
@@ -130,7 +130,7 @@ void KafkaSource::subscribe() {
     if (err != RdKafka::ERR_NO_ERROR)
         throw RuntimeFailure("cannot subscribe to " + topic_ + ": " + RdKafka::err2str(err));
     // From here on the group join, and every fetch after it, waits on Kafka.
-    watch_.emplace(*consumer_, brokers_, topic_, group_, retry_budget_);
+    watch_.emplace(*consumer_, settings_, group_, retry_budget_);
 }
 
 std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds timeout) {

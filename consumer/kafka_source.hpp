@@ -63,7 +63,7 @@ private:
     std::unique_ptr<Rebalancer> rebalancer_;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
     std::optional<KafkaWatch> watch_;  // from subscribe() on
-    std::string brokers_;
+    KafkaSettings settings_;
     std::string topic_;
     std::string group_;
     std::chrono::seconds retry_budget_;

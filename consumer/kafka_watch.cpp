@@ -3,6 +3,8 @@
 #include <memory>
 #include <vector>
 
+#include "common/errors.hpp"
+#include "common/kafka_config.hpp"
 #include "common/log.hpp"
 #include "common/shutdown.hpp"
 
@@ -44,19 +46,44 @@ bool unanswered(RdKafka::ErrorCode err) {
     }
 }
 
+// The consumer's own client reports the same connection failures; the asking client's
+// would only repeat them.
+class Silent : public RdKafka::EventCb {
+public:
+    void event_cb(RdKafka::Event&) override {}
+};
+Silent g_silent;
+
+std::unique_ptr<RdKafka::KafkaConsumer> make_asker(const KafkaSettings& settings,
+                                                   const std::string& group) {
+    auto conf = make_kafka_conf(settings, {{"enable.auto.commit", "false"}});
+    std::string error;
+    if (conf->set("group.id", group, error) != RdKafka::Conf::CONF_OK ||
+        conf->set("event_cb", static_cast<RdKafka::EventCb*>(&g_silent), error) !=
+            RdKafka::Conf::CONF_OK)
+        throw UsageError("Kafka consumer: " + error);
+    std::unique_ptr<RdKafka::KafkaConsumer> asker(
+        RdKafka::KafkaConsumer::create(conf.get(), error));
+    if (!asker) throw UsageError("cannot create Kafka consumer: " + error);
+    return asker;
+}
+
 long long whole_seconds(std::chrono::milliseconds d) {
     return std::chrono::duration_cast<std::chrono::seconds>(d).count();
 }
 
 }  // namespace
 
-KafkaWatch::KafkaWatch(RdKafka::KafkaConsumer& consumer, const std::string& brokers,
-                       std::string topic, const std::string& group, std::chrono::seconds budget)
+KafkaWatch::KafkaWatch(RdKafka::KafkaConsumer& consumer, const KafkaSettings& settings,
+                       const std::string& group, std::chrono::seconds budget)
     : consumer_(consumer),
-      topic_(std::move(topic)),
-      brokers_(budget, "cannot reach Kafka brokers " + brokers),
+      asker_(make_asker(settings, group)),
+      topic_(settings.topic),
+      brokers_(budget, "cannot reach Kafka brokers " + settings.brokers),
       coordinator_(budget, "cannot reach the group coordinator of group " + group),
       last_answer_(Clock::now()) {}
+
+KafkaWatch::~KafkaWatch() { asker_->close(); }
 
 void KafkaWatch::answered() {
     last_answer_ = Clock::now();
@@ -96,11 +123,11 @@ std::optional<std::string> KafkaWatch::ask_brokers() {
 }
 
 std::optional<std::string> KafkaWatch::ask_coordinator() {
-    // Any partition will do, assigned to this member or not: the question is whether the
-    // coordinator answers, not what it has stored.
+    // Any partition will do: the question is whether the coordinator answers, not what it
+    // has stored.
     std::vector<RdKafka::TopicPartition*> partitions{RdKafka::TopicPartition::create(topic_, 0)};
     const RdKafka::ErrorCode err =
-        consumer_.committed(partitions, static_cast<int>(kAnswerTimeout.count()));
+        asker_->committed(partitions, static_cast<int>(kAnswerTimeout.count()));
     RdKafka::TopicPartition::destroy(partitions);
     if (!unanswered(err)) return std::nullopt;
     return log::cat("it did not answer an offset fetch within ", whole_seconds(kAnswerTimeout),

@@ -3,9 +3,11 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "common/cli_options.hpp"
 #include "common/retry_policy.hpp"
 
 namespace pgtrail {
@@ -17,10 +19,17 @@ namespace pgtrail {
 // the group's coordinator answers) and waits out their silence like every other outage:
 // within --retry-for, then exit 3. An idle consumer, a member that got no partitions and a
 // rebalance in progress all still get answers, so none of them is an outage.
+//
+// The offset fetch goes through a client of its own that never joins the group: librdkafka
+// sends nothing else to the coordinator while the consumer's JoinGroup request is pending,
+// and a rebalance may keep that pending for minutes (until every member has rejoined).
 class KafkaWatch {
 public:
-    KafkaWatch(RdKafka::KafkaConsumer& consumer, const std::string& brokers, std::string topic,
+    KafkaWatch(RdKafka::KafkaConsumer& consumer, const KafkaSettings& settings,
                const std::string& group, std::chrono::seconds budget);
+    ~KafkaWatch();
+    KafkaWatch(const KafkaWatch&) = delete;
+    KafkaWatch& operator=(const KafkaWatch&) = delete;
 
     // Kafka answered: a message or a fetch's end of partition arrived, or the group
     // assigned partitions.
@@ -41,6 +50,7 @@ private:
     std::optional<std::string> ask_coordinator();
 
     RdKafka::KafkaConsumer& consumer_;
+    std::unique_ptr<RdKafka::KafkaConsumer> asker_;  // same group, never subscribes
     std::string topic_;
     RetryPolicy brokers_;
     RetryPolicy coordinator_;

@@ -473,3 +473,31 @@ TEST_CASE("a member without partitions and an idle one stay up past --retry-for"
     CHECK(first.stop() == 0);
     CHECK(second.stop() == 0);
 }
+
+// A member killed with -9 stays in the group until its 10 s session ends, and the rebalance
+// that lets a new member in waits for it: a join in progress that completes is no outage,
+// even when it lasts longer than --retry-for.
+TEST_CASE("a group join held up by a killed member waits past --retry-for, then consumes") {
+    TestEnv env;
+    INFO(env.logs());
+    OwnBroker kafka(env, 1, 3);
+    Program producer = kafka.producer();
+    Program killed = kafka.consumer();
+    REQUIRE_MESSAGE(
+        eventually([&] { return killed.logged("assigned partitions of " + env.topic()); }, 30s),
+        killed.log());
+    killed.kill();
+    const auto killed_at = Clock::now();
+    Program joining = kafka.consumer({"--retry-for", "3"});
+    REQUIRE_MESSAGE(
+        eventually([&] { return joining.logged("assigned partitions of " + env.topic()); }, 60s),
+        joining.log());
+    // The join had to wait for the killed member's session, longer than the budget.
+    CHECK(since(killed_at) > 3s + 3s);
+    CHECK_FALSE(joining.logged("cannot reach"));
+    exec(env.source_url(), "INSERT INTO items VALUES (1, 0, 'after the rebalance')");
+    const auto gap = wait_until_exact(env, kItems, 60s);
+    REQUIRE_MESSAGE(gap.empty(), gap);
+    CHECK(producer.stop() == 0);
+    CHECK(joining.stop() == 0);
+}
