@@ -155,7 +155,7 @@ void install_schema_change_capture(pqxx::transaction_base& tx) {
         return;
     }
     pq::exec0(tx, sql::triggers_schema_change);
-    pq::exec0(tx, kRecordCapturedColumns);
+    pq::exec(tx, kRecordCapturedColumns);
 }
 
 }  // namespace

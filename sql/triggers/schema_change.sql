@@ -44,7 +44,8 @@ $fn$;
 --   {"action":"add","column":..,"type":..,"not_null":..,"missing":<json>,"missing_text":..}
 --     (missing, missing_text: the value existing rows read, when the default is not volatile)
 --   {"action":"add_rewritten","column":..,"type":..,"default":<expression>}
---     (a default evaluated per row, e.g. random(): the table was rewritten without triggers)
+--     (a default evaluated per row, e.g. random(): the table was rewritten without triggers;
+--     also a missing value that does not read back as JSON)
 --   {"action":"drop","column":..}
 --   {"action":"rename","column":<old name>,"to":<new name>}
 --   {"action":"retype","column":..,"from":..,"type":..}
@@ -78,12 +79,13 @@ BEGIN
         FROM (
             SELECT coalesce(n.attnum, o.attnum) AS attnum,
                    CASE
-                   WHEN o.attnum IS NULL AND n.atthasmissing THEN
+                   WHEN o.attnum IS NULL AND n.atthasmissing AND n.missing IS NOT NULL THEN
                        pg_catalog.json_build_object(
                            'action', 'add', 'column', n.attname, 'type', n.column_type,
                            'not_null', n.attnotnull, 'missing', n.missing, 'missing_text',
                            n.missing_text)
-                   WHEN o.attnum IS NULL AND n.column_default IS NOT NULL AND rewritten THEN
+                   WHEN o.attnum IS NULL AND n.column_default IS NOT NULL
+                        AND (rewritten OR n.atthasmissing) THEN
                        pg_catalog.json_build_object(
                            'action', 'add_rewritten', 'column', n.attname, 'type',
                            n.column_type, 'default', n.column_default)
@@ -110,8 +112,8 @@ BEGIN
                        pg_catalog.pg_get_expr(def.adbin, def.adrelid) AS column_default,
                        cdc.missing_value_json(a.attmissingval::pg_catalog.text,
                                               a.atttypid, a.atttypmod) AS missing,
-                       cdc.missing_value_text(a.attmissingval::pg_catalog.text,
-                                              a.atttypid, a.atttypmod) AS missing_text
+                       cdc.missing_value_text(a.attmissingval::pg_catalog.text)
+                           AS missing_text
                 FROM pg_catalog.pg_attribute a
                 LEFT JOIN pg_catalog.pg_attrdef def
                        ON def.adrelid OPERATOR(pg_catalog.=) a.attrelid
@@ -129,10 +131,19 @@ BEGIN
 END
 $fn$;
 
--- The one element of an attmissingval array (its text form, as the anyarray column can only
--- be read), as JSON the way row_to_json writes the column, and as the column type's text.
--- NULL when there is no missing value. The type name enters the statement only through
--- format_type, which quotes and qualifies it; the value is a parameter.
+-- attmissingval is an anyarray of one element, readable only as text: that element's text
+-- form (the column type's output), or NULL when there is no missing value.
+CREATE OR REPLACE FUNCTION cdc.missing_value_text(missing text) RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT (missing::pg_catalog.text[])[1];
+$fn$;
+
+-- The missing value as JSON, the way row_to_json writes the column: its text read back as the
+-- column's type. The type name enters the statement only through format_type, which quotes
+-- and qualifies it; the value is a parameter. A value that does not read back gives NULL
+-- (the ALTER must never fail for pgtrail's sake); the consumer then holds the table.
 CREATE OR REPLACE FUNCTION cdc.missing_value_json(missing text, type_oid oid, typmod integer)
 RETURNS pg_catalog.json
 LANGUAGE plpgsql
@@ -144,35 +155,19 @@ BEGIN
     IF missing IS NULL THEN
         RETURN NULL;
     END IF;
-    EXECUTE pg_catalog.format('SELECT pg_catalog.to_json(($1::%s[])[1])',
+    EXECUTE pg_catalog.format('SELECT pg_catalog.to_json($1::%s)',
                               pg_catalog.format_type(type_oid, typmod))
-        INTO result USING missing;
+        INTO result USING cdc.missing_value_text(missing);
     RETURN result;
-END
-$fn$;
-
-CREATE OR REPLACE FUNCTION cdc.missing_value_text(missing text, type_oid oid, typmod integer)
-RETURNS text
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-    result text;
-BEGIN
-    IF missing IS NULL THEN
-        RETURN NULL;
-    END IF;
-    EXECUTE pg_catalog.format('SELECT (($1::%s[])[1])::pg_catalog.text',
-                              pg_catalog.format_type(type_oid, typmod))
-        INTO result USING missing;
-    RETURN result;
+EXCEPTION WHEN OTHERS THEN
+    RETURN NULL;
 END
 $fn$;
 
 REVOKE ALL ON FUNCTION cdc.record_captured_columns(oid) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cdc.capture_schema_change() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cdc.missing_value_json(text, oid, integer) FROM PUBLIC;
-REVOKE ALL ON FUNCTION cdc.missing_value_text(text, oid, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cdc.missing_value_text(text) FROM PUBLIC;
 
 DROP EVENT TRIGGER IF EXISTS pgtrail_schema_change;
 CREATE EVENT TRIGGER pgtrail_schema_change ON ddl_command_end
