@@ -210,11 +210,12 @@ private:
         return batch;
     }
 
-    // With --schema-evolution add-columns a batch is applied in segments, each starting at a
-    // schema change (a record of the producer's, one copy per partition, ahead of the
-    // table's changes that have the new shape): everything before it is committed first, then
-    // the change is brought to the destination, then the changes after it are applied. So no
-    // change is applied before the columns it carries exist.
+    // A batch is applied in segments, each starting at a schema change (a record of the
+    // producer's, one copy per partition, ahead of the table's changes that have the new
+    // shape): everything before it is committed first, then the change is brought to the
+    // destination (--schema-evolution add-columns) or, without it, checked against the
+    // destination and held while an added column is missing there; then the changes after it
+    // are applied. So no change is applied before the columns it carries exist.
     BatchOutcome apply_when_schema_fits(Messages& messages) {
         BatchOutcome total;
         for (Messages& segment : segments(std::move(messages))) {
@@ -226,12 +227,10 @@ private:
         return total;
     }
 
-    std::vector<Messages> segments(Messages messages) const {
+    static std::vector<Messages> segments(Messages messages) {
         std::vector<Messages> out(1);
         for (auto& message : messages) {
-            if (options_.schema_evolution == SchemaEvolution::add_columns && !out.back().empty() &&
-                schema_change_of(*message))
-                out.emplace_back();
+            if (!out.back().empty() && schema_change_of(*message)) out.emplace_back();
             out.back().push_back(std::move(message));
         }
         return out;
@@ -245,8 +244,9 @@ private:
         RetryPolicy policy(options_.retry.budget(), "cannot apply batch");
         for (;;) {
             try {
-                if (options_.schema_evolution == SchemaEvolution::add_columns && !messages.empty())
-                    if (const auto change = schema_change_of(*messages.front())) evolve(*change);
+                if (!messages.empty())
+                    if (const auto change = schema_change_of(*messages.front()))
+                        bring_schema_up_to_date(*change);
                 const BatchOutcome outcome = apply(decode(messages), messages);
                 policy.after_success("destination schema up to date; applying again");
                 return outcome;
@@ -255,6 +255,12 @@ private:
                 policy.wait_out(e.what(), "not applying, offsets not advanced");
             }
         }
+    }
+
+    void bring_schema_up_to_date(const SchemaChange& change) {
+        if (options_.schema_evolution == SchemaEvolution::add_columns) return evolve(change);
+        if (const TableInfo* table = table_info(change.table))
+            require_added_columns(*table, change);
     }
 
     void evolve(const SchemaChange& change) {

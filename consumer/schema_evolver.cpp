@@ -5,6 +5,7 @@
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pqxx_compat.hpp"
+#include "common/retry_policy.hpp"
 #include "common/sql_names.hpp"
 #include "consumer/envelope_decoder.hpp"
 
@@ -173,9 +174,7 @@ private:
     std::string target_;
 };
 
-}  // namespace
-
-void evolve_table(pqxx::connection& dest, const SchemaChange& change) {
+void apply_change(pqxx::connection& dest, const SchemaChange& change) {
     pqxx::work tx(dest, "schema evolution");
     require_evolved_columns(tx);
     if (!load_table(tx, change.table)) return;
@@ -186,6 +185,39 @@ void evolve_table(pqxx::connection& dest, const SchemaChange& change) {
     TableEvolution evolution(tx, change, std::move(*table));
     for (const auto& column : change.columns) evolution.apply(column);
     tx.commit();
+}
+
+}  // namespace
+
+void evolve_table(pqxx::connection& dest, const SchemaChange& change) {
+    try {
+        apply_change(dest, change);
+    } catch (const pqxx::sql_error& e) {
+        if (is_transient(e)) throw;
+        // Refused for good (the consumer's role may not alter the table, say): a hold, so
+        // nothing after the change is applied without its columns until someone fixes it.
+        std::string reason = e.what();
+        reason = reason.substr(0, reason.find('\n'));
+        throw SchemaDrift(change.table, "table " + change.table.display() +
+                                            ": the source's schema change cannot be applied on "
+                                            "the destination (" +
+                                            reason +
+                                            "); run the consumer as the table's owner, or "
+                                            "apply it with db_setup --table " +
+                                            change.table.display());
+    }
+}
+
+void require_added_columns(const TableInfo& table, const SchemaChange& change) {
+    for (const auto& column : change.columns) {
+        const bool adds = column.action == ColumnChange::Action::add ||
+                          column.action == ColumnChange::Action::add_rewritten;
+        const bool renames = column.action == ColumnChange::Action::rename;
+        if (!adds && !renames) continue;
+        const std::string& name = renames ? column.to : column.column;
+        if (find_column(table, name) == nullptr)
+            throw SchemaDrift::missing_column(table.name, name);
+    }
 }
 
 AbsentValues load_absent_values(pqxx::transaction_base& tx, const TableName& table) {

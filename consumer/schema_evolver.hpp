@@ -22,7 +22,15 @@ namespace pgtrail {
 // One transaction under ACCESS EXCLUSIVE on the table, every step idempotent, so the copies of
 // the change in every partition, and several consumers applying them at once, agree.
 // A table missing on the destination is left alone: its changes are dead letters anyway.
+// The destination refusing the DDL for good (a role that does not own the table, a type it
+// lacks) is a hold too, naming PostgreSQL's reason; transient errors are thrown as they are.
 void evolve_table(pqxx::connection& dest, const SchemaChange& change);
+
+// Without --schema-evolution: throws SchemaDrift::missing_column (the hold that asks for
+// db_setup) when the change added or renamed a column to a name `table` (as on the
+// destination) lacks, so the stream holds at the change itself, before any row carrying the
+// column; anything else passes, as it did before schema changes were captured.
+void require_added_columns(const TableInfo& table, const SchemaChange& change);
 
 // The columns of `table` that rows written before their ADD COLUMN lack, with the value they
 // stand for, from cdc.evolved_columns. Throws UsageError when db_setup has not created that
