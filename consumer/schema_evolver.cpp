@@ -198,13 +198,18 @@ void evolve_table(pqxx::connection& dest, const SchemaChange& change) {
         // nothing after the change is applied without its columns until someone fixes it.
         std::string reason = e.what();
         reason = reason.substr(0, reason.find('\n'));
-        throw SchemaDrift(change.table, "table " + change.table.display() +
-                                            ": the source's schema change cannot be applied on "
-                                            "the destination (" +
-                                            reason +
-                                            "); run the consumer as the table's owner, or "
-                                            "apply it with db_setup --table " +
-                                            change.table.display());
+        throw SchemaDrift(
+            change.table,
+            "table " + change.table.display() +
+                ": the source's schema change cannot be applied on "
+                "the destination (" +
+                reason +
+                "); run the consumer as the table's owner, or add the columns with db_setup "
+                "--table " +
+                change.table.display() +
+                " and copy their values with db_verify --repair "
+                "--table " +
+                change.table.display());
     }
 }
 

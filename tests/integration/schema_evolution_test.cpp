@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "harness/background_writer.hpp"
+#include "harness/binaries.hpp"
 #include "harness/eventually.hpp"
 #include "harness/exact_rows.hpp"
 #include "harness/pipeline.hpp"
+#include "harness/program.hpp"
 #include "harness/sql.hpp"
 #include "harness/test_env.hpp"
 
@@ -297,6 +299,52 @@ TEST_CASE("without --schema-evolution an added column holds the table until db_s
                        "'public.items'::regclass AND attname = 'extra'")
               .empty());
     CHECK(query_value(env.dest_url(), "SELECT count(*) FROM items") == "100");
+    CHECK(producer.stop() == 0);
+    CHECK(consumer.stop() == 0);
+}
+
+// sql/roles.sql's consumer role owns no replicated table, so it may not alter one: the
+// schema change holds (it must not be skipped, or the rows after it would lose the column)
+// with PostgreSQL's reason and the way out.
+TEST_CASE("a consumer role that may not alter the table holds at the schema change") {
+    TestEnv env;
+    INFO(env.logs());
+    exec(env.dest_url(), read_file(repo_file("sql/roles.sql")));
+    exec(env.dest_url(),
+         "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'evolving_u') THEN "
+         "CREATE ROLE evolving_u LOGIN IN ROLE pgtrail_consumer; END IF; END$$");
+    capture_table(env, "CREATE TABLE public.items (id bigint PRIMARY KEY, x text)", kItems);
+    std::string url = env.dest_url();
+    url.replace(url.find("//postgres@"), std::string("//postgres@").size(), "//evolving_u@");
+    Program producer = env.producer();
+    Program consumer =
+        env.start(kConsumer, {"--dest", url, "--brokers", env.brokers(), "--topic", env.topic(),
+                              "--group", env.group(), "--schema-evolution", "add-columns",
+                              "--retry-for", "120", "-X", "session.timeout.ms=6000"});
+    replicate_first_rows(env);
+    const auto offsets_before = stored_offsets(env);
+
+    exec(env.source_url(),
+         "ALTER TABLE items ADD COLUMN extra int DEFAULT 3;"
+         "INSERT INTO items VALUES (101, 'after', 4)");
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            return logged(consumer, {"public.items", "cannot be applied",
+                                                     "must be owner", "db_setup --table"});
+                        },
+                        30s),
+                    consumer.log());
+    CHECK(consumer.running());
+    CHECK(lines(stored_offsets(env)) == lines(offsets_before));
+
+    // The way out the message names: db_setup adds the column, the repair copies its values.
+    const auto setup = env.setup({"--table", kItems});
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    const auto repair = env.verify({"--repair", "--table", kItems});
+    CHECK_MESSAGE(repair.exit_code != 2, repair.log);
+    const auto gap = wait_until_exact(env, kItems, 60s);
+    CHECK_MESSAGE(gap.empty(), gap);
+    require_verified(env);
     CHECK(producer.stop() == 0);
     CHECK(consumer.stop() == 0);
 }
