@@ -89,6 +89,12 @@ void wait_for_rounds(const std::vector<std::unique_ptr<BackgroundWriter>>& write
     }
 }
 
+std::size_t times_logged_in(const std::string& log, const std::string& text) {
+    std::size_t count = 0;
+    for (auto at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++count;
+    return count;
+}
+
 bool logged(const Program& program, std::initializer_list<std::string> parts) {
     const std::string log = program.err();
     for (const auto& part : parts)
@@ -345,6 +351,47 @@ TEST_CASE("a consumer role that may not alter the table holds at the schema chan
     const auto gap = wait_until_exact(env, kItems, 60s);
     CHECK_MESSAGE(gap.empty(), gap);
     require_verified(env);
+    CHECK(producer.stop() == 0);
+    CHECK(consumer.stop() == 0);
+}
+
+// PostgreSQL lets only superusers create event triggers: db_setup by the table's owner says
+// so once and installs capture without it, and the consumer falls back to holding at the
+// first row that carries the new column, even with --schema-evolution add-columns.
+TEST_CASE("without a superuser db_setup warns once and an added column holds as before") {
+    TestEnv env;
+    INFO(env.logs());
+    exec(env.source_url(),
+         "DO $$BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'owner_u') THEN "
+         "CREATE ROLE owner_u LOGIN; END IF; END$$;"
+         "GRANT CREATE ON DATABASE " +
+             env.source_db() +
+             " TO owner_u;"
+             "CREATE TABLE public.items (id bigint PRIMARY KEY, x text);"
+             "ALTER TABLE public.items OWNER TO owner_u");
+    std::string source = env.source_url();
+    source.replace(source.find("//postgres@"), std::string("//postgres@").size(), "//owner_u@");
+    const auto setup =
+        env.run(kDbSetup, {"--source", source, "--dest", env.dest_url(), "--brokers", env.brokers(),
+                           "--topic", env.topic(), "--table", kItems});
+    REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
+    CHECK(times_logged_in(setup.err, "schema changes are not captured") == 1);
+    CHECK(query_value(env.source_url(), "SELECT count(*) FROM pg_event_trigger") == "0");
+
+    Program producer = env.producer();
+    Program consumer = env.consumer(kEvolving);
+    replicate_first_rows(env);
+    exec(env.source_url(),
+         "ALTER TABLE items ADD COLUMN extra int;"
+         "INSERT INTO items VALUES (101, 'after', 4)");
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            return logged(consumer, {"public.items", "\"extra\"", "run db_setup"});
+                        },
+                        30s),
+                    consumer.log());
+    CHECK(consumer.running());
+    CHECK(query_value(env.dest_url(), "SELECT count(*) FROM items") == "100");
     CHECK(producer.stop() == 0);
     CHECK(consumer.stop() == 0);
 }
