@@ -113,7 +113,9 @@ private:
                      ")");
         // The source's existing rows read the default as it was evaluated once at the ALTER
         // (attmissingval); the same literal gives the destination's existing rows the same.
-        // Dropped afterwards: from now on every change carries the column's value.
+        // It stays the column's default: another consumer of the group that has not reached
+        // its copy of this change yet applies its rows from before the ALTER without the
+        // column, and a row it inserts must read the literal too, as on the source.
         std::string sql =
             "ALTER TABLE " + target_ + " ADD COLUMN IF NOT EXISTS " + name + " " + column.type;
         if (column.missing_text) {
@@ -121,7 +123,6 @@ private:
             if (column.not_null) sql += " NOT NULL";
         }
         pq::exec0(tx_, sql);
-        if (column.missing_text) pq::exec0(tx_, alter_column(column.column, "DROP DEFAULT"));
         log::info("destination ", table_.name.display(), ": added column ", column.column, " ",
                   column.type, column.missing_text ? ", existing rows " + *column.missing_text : "",
                   " (source schema change at seq ", change_.seq, ")");

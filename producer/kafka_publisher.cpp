@@ -126,9 +126,10 @@ void KafkaPublisher::send(std::string_view key, std::string_view value) {
     produce(RdKafka::Topic::PARTITION_UA, key, value, nullptr);
 }
 
-void KafkaPublisher::send_to_every_partition(std::string_view key, std::string_view header_name,
-                                             std::string_view header_value,
-                                             std::chrono::milliseconds timeout) {
+std::size_t KafkaPublisher::send_to_every_partition(std::string_view key,
+                                                    std::string_view header_name,
+                                                    std::string_view header_value,
+                                                    std::chrono::milliseconds timeout) {
     const std::vector<std::int32_t> partitions = topic_partitions(*producer_, topic_, timeout);
     if (partitions.empty())
         throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
@@ -137,6 +138,7 @@ void KafkaPublisher::send_to_every_partition(std::string_view key, std::string_v
         headers->add(std::string(header_name), header_value.data(), header_value.size());
         produce(partition, key, {}, std::move(headers));
     }
+    return partitions.size();
 }
 
 void KafkaPublisher::produce(std::int32_t partition, std::string_view key, std::string_view value,

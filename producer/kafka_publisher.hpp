@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,8 +35,10 @@ public:
 
     // Queues one null-value record carrying `header_value` under `header_name` to every
     // partition of the topic (as the metadata lists them within `timeout`), each like send().
-    void send_to_every_partition(std::string_view key, std::string_view header_name,
-                                 std::string_view header_value, std::chrono::milliseconds timeout);
+    // Returns how many it queued.
+    std::size_t send_to_every_partition(std::string_view key, std::string_view header_name,
+                                        std::string_view header_value,
+                                        std::chrono::milliseconds timeout);
 
     // Waits until every queued message is confirmed or failed; the caller must not record
     // the batch as published unless it returns. A failed delivery throws what its error

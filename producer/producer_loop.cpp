@@ -58,9 +58,8 @@ std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, in
                                               "db_setup --table for it"));
             if (change.op == 's') {
                 const KafkaRecord record = EnvelopeEncoder::schema_change(change, table->second);
-                publisher.send_to_every_partition(record.key, kSchemaChangeHeader, record.value,
-                                                  kMetadataTimeout);
-                ++messages;
+                messages += static_cast<std::int64_t>(publisher.send_to_every_partition(
+                    record.key, kSchemaChangeHeader, record.value, kMetadataTimeout));
                 continue;
             }
             records.clear();

@@ -95,6 +95,11 @@ std::size_t times_logged_in(const std::string& log, const std::string& text) {
     return count;
 }
 
+Args with_quick_rejoin(Args args) {
+    args.insert(args.end(), kQuickRejoin.begin(), kQuickRejoin.end());
+    return args;
+}
+
 bool logged(const Program& program, std::initializer_list<std::string> parts) {
     const std::string log = program.err();
     for (const auto& part : parts)
@@ -169,6 +174,42 @@ TEST_CASE("columns added with a constant and with a now() default read the same 
     require_verified(env);
     CHECK(producer.stop() == 0);
     CHECK(consumer.stop() == 0);
+}
+
+// Two consumers of one group each meet their own partitions' copies of the change: they take
+// turns on the destination table, and one still applying rows from before the ALTER (its
+// catalog lacks the column) must not give them NULL where the source reads the default.
+TEST_CASE("two consumers of a group apply an added column with a default under writes") {
+    TestEnv env(6);
+    INFO(env.logs());
+    capture_table(env, "CREATE TABLE public.items (id bigint PRIMARY KEY, x text)", kItems);
+    Program producer = env.producer();
+    Program first = env.consumer(with_quick_rejoin(kEvolving));
+    Program second = env.consumer(with_quick_rejoin(kEvolving));
+    REQUIRE_MESSAGE(eventually(
+                        [&] {
+                            return assigned_partitions(first, env.topic()) &&
+                                   assigned_partitions(second, env.topic());
+                        },
+                        60s),
+                    first.log(), second.log());
+    replicate_first_rows(env);
+
+    std::atomic<bool> altered{false};
+    auto writers = start_writers(env, altered, "extra");
+    wait_for_rounds(writers, 20);
+    exec(env.source_url(), "ALTER TABLE items ADD COLUMN extra numeric(12,3) NOT NULL DEFAULT 2");
+    altered = true;
+    wait_for_rounds(writers, 20);
+    for (auto& writer : writers) writer->stop();
+
+    const auto gap = wait_until_exact(env, kItems, 60s);
+    CHECK_MESSAGE(gap.empty(), gap);
+    CHECK(query_value(env.dest_url(), "SELECT count(*) FROM cdc.dead_letters") == "0");
+    require_verified(env);
+    CHECK(producer.stop() == 0);
+    CHECK(first.stop() == 0);
+    CHECK(second.stop() == 0);
 }
 
 TEST_CASE("a column added with a volatile default holds the table, naming the repair") {
