@@ -55,6 +55,19 @@ void add_retry_option(CLI::App& app, RetrySettings& retry) {
         ->capture_default_str();
 }
 
+void add_schema_evolution_option(CLI::App& app, SchemaEvolution& evolution) {
+    app.add_option_function<std::string>(
+           "--schema-evolution",
+           [&evolution](const std::string& mode) {
+               evolution =
+                   mode == "add-columns" ? SchemaEvolution::add_columns : SchemaEvolution::none;
+           },
+           "none: hold a table whose source gained a column until db_setup adds it; "
+           "add-columns: add it on the destination by itself (README \"Schema changes\")")
+        ->check(CLI::IsMember({"none", "add-columns"}))
+        ->default_str("none");
+}
+
 void add_monitoring_options(CLI::App& app, MonitoringSettings& monitoring) {
     app.add_option("--log-interval", monitoring.log_interval_seconds,
                    "Seconds between progress lines (throughput, lag)")

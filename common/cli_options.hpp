@@ -35,12 +35,20 @@ struct MonitoringSettings {
 };
 
 // --config, --log-format and --version: every program has them.
+// What the consumer does when a source table's columns change (README "Schema changes").
+enum class SchemaEvolution {
+    none,         // hold the table until db_setup has brought the destination up to date
+    add_columns,  // add added columns, keep dropped ones, hold on anything else
+};
+
 void add_config_option(CLI::App& app);
 void add_source_option(CLI::App& app, std::string& conninfo);
 void add_dest_option(CLI::App& app, std::string& conninfo);
 void add_kafka_options(CLI::App& app, KafkaSettings& kafka);
 void add_retry_option(CLI::App& app, RetrySettings& retry);
 void add_monitoring_options(CLI::App& app, MonitoringSettings& monitoring);
+// --schema-evolution none|add-columns (config key schema-evolution), default none.
+void add_schema_evolution_option(CLI::App& app, SchemaEvolution& evolution);
 
 // Parses the command line and runs `body`, turning every error into the exit codes README lists
 // with a one-line reason on stderr. The only place a program decides its exit code.

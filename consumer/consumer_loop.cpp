@@ -14,6 +14,8 @@
 #include "consumer/consumer_monitor.hpp"
 #include "consumer/envelope_decoder.hpp"
 #include "consumer/kafka_source.hpp"
+#include "consumer/schema_change.hpp"
+#include "consumer/schema_evolver.hpp"
 #include "consumer/tombstone_pruner.hpp"
 
 namespace pgtrail {
@@ -175,6 +177,8 @@ private:
         pqxx::nontransaction tx(connection());
         std::optional<TableInfo> info = load_table(tx, name);
         if (!info) return nullptr;
+        if (options_.schema_evolution == SchemaEvolution::add_columns)
+            absent_[name] = load_absent_values(tx, name);
         if (info->pk_columns.empty())
             throw RuntimeFailure("destination table " + name.display() + " has no primary key");
         return &tables_.emplace(name, std::move(*info)).first->second;
@@ -198,7 +202,8 @@ private:
                 if (table == nullptr)
                     throw BadMessage("unknown table " + envelope.table.display() +
                                      " on the destination");
-                batch.changes.push_back(make_change(envelope, key, *table, origin));
+                batch.changes.push_back(
+                    make_change(envelope, key, *table, origin, absent_[envelope.table]));
             } catch (const BadMessage& e) {
                 batch.dead_letters.push_back(
                     {origin, message_key(*message), message_value(*message), e.what()});
@@ -207,21 +212,77 @@ private:
         return batch;
     }
 
-    // A batch whose rows have columns the destination lacks is held, offsets untouched, and
-    // tried again with a fresh look at the destination's catalog until db_setup has added
-    // the columns or the retry budget is spent.
-    BatchOutcome apply_when_schema_fits(const Messages& messages) {
+    // A batch is applied in segments, each starting at a schema change (a record of the
+    // producer's, one copy per partition, ahead of the table's changes that have the new
+    // shape): everything before it is committed first, then the change is brought to the
+    // destination (--schema-evolution add-columns) or, without it, checked against the
+    // destination and held while an added column is missing there; then the changes after it
+    // are applied. So no change is applied before the columns it carries exist.
+    BatchOutcome apply_when_schema_fits(Messages& messages) {
+        BatchOutcome total;
+        for (Messages& segment : segments(std::move(messages))) {
+            const BatchOutcome outcome = apply_segment(segment);
+            total.messages += outcome.messages;
+            total.changes += outcome.changes;
+            total.dead_letters += outcome.dead_letters;
+        }
+        return total;
+    }
+
+    static std::vector<Messages> segments(Messages messages) {
+        std::vector<Messages> out(1);
+        for (auto& message : messages) {
+            if (!out.back().empty() && schema_change_of(*message)) out.emplace_back();
+            out.back().push_back(std::move(message));
+        }
+        return out;
+    }
+
+    // A segment whose rows have columns the destination lacks, or whose schema change
+    // pgtrail does not replay, is held, offsets untouched, and tried again with a fresh look
+    // at the destination's catalog until it fits (the reason says what to run) or the retry
+    // budget is spent.
+    BatchOutcome apply_segment(const Messages& messages) {
         RetryPolicy policy(options_.retry.budget(), "cannot apply batch");
         for (;;) {
             try {
+                if (!messages.empty())
+                    if (const auto change = schema_change_of(*messages.front()))
+                        bring_schema_up_to_date(*change);
                 const BatchOutcome outcome = apply(decode(messages), messages);
                 policy.after_success("destination schema up to date; applying again");
                 return outcome;
             } catch (const SchemaDrift& e) {
-                tables_.erase(e.table);
+                forget(e.table);
                 policy.wait_out(e.what(), "not applying, offsets not advanced");
             }
         }
+    }
+
+    void bring_schema_up_to_date(const SchemaChange& change) {
+        if (options_.schema_evolution == SchemaEvolution::add_columns) return evolve(change);
+        if (const TableInfo* table = table_info(change.table))
+            require_added_columns(*table, change);
+    }
+
+    void evolve(const SchemaChange& change) {
+        with_retries(options_.retry.budget(),
+                     "cannot apply the schema change of " + change.table.display(), [&] {
+                         try {
+                             evolve_table(connection(), change);
+                         } catch (const SchemaDrift&) {
+                             throw;
+                         } catch (...) {
+                             conn_.reset();
+                             throw;
+                         }
+                     });
+        forget(change.table);  // its columns changed: read the catalog again
+    }
+
+    void forget(const TableName& table) {
+        tables_.erase(table);
+        absent_.erase(table);
     }
 
     // Each lane applies whole partitions in its own transaction, all lanes at once; the
@@ -278,6 +339,7 @@ private:
     KafkaSource source_;
     TombstonePruner tombstones_;
     std::map<TableName, TableInfo> tables_;
+    std::map<TableName, AbsentValues> absent_;  // with --schema-evolution, per loaded table
     std::vector<std::unique_ptr<ApplyLane>> lanes_;
     std::size_t applied_ = 0;  // messages, for the "stopped" line
     std::size_t dead_ = 0;     // dead letters among them

@@ -16,6 +16,7 @@ struct ConsumerOptions {
     int batch_size = 10000;
     int apply_connections = 2;
     bool drain = false;
+    SchemaEvolution schema_evolution = SchemaEvolution::none;
     std::chrono::seconds tombstone_retention{7 * 24 * 3600};
 };
 

@@ -59,6 +59,22 @@ void json_nulls(const std::vector<JsonMember>& members, Envelope& envelope) {
     }
 }
 
+// Appends the columns a row image written before their ADD COLUMN lacks, with the value the
+// source's rows from before the ALTER read. `members` views `row`, so it is appended to last.
+void fill_absent_columns(std::string& row, const std::vector<JsonMember>& members,
+                         const AbsentValues& absent) {
+    std::string filled;
+    for (const auto& [column, value] : absent) {
+        if (find_member(members, column) != nullptr) continue;
+        filled += ',';
+        append_json_string(filled, column);
+        filled += ':';
+        filled += value;
+    }
+    if (filled.empty()) return;
+    row.insert(row.size() - 1, filled);  // before the closing brace
+}
+
 }  // namespace
 
 Envelope decode_envelope(std::string_view value) {
@@ -101,7 +117,7 @@ Envelope decode_envelope(std::string_view value) {
 }
 
 Change make_change(const Envelope& envelope, std::optional<std::string_view> message_key,
-                   const TableInfo& table, MessageOrigin origin) {
+                   const TableInfo& table, MessageOrigin origin, const AbsentValues& absent) {
     Change change;
     change.table = envelope.table;
     change.op = envelope.op;
@@ -119,8 +135,9 @@ Change make_change(const Envelope& envelope, std::optional<std::string_view> mes
     for (const auto& member : members) {
         const bool known = std::any_of(table.columns.begin(), table.columns.end(),
                                        [&](const Column& c) { return c.name == member.name; });
-        if (!known) throw SchemaDrift(table.name, member.name);
+        if (!known) throw SchemaDrift::missing_column(table.name, member.name);
     }
+    fill_absent_columns(change.row, members, absent);
     for (const auto& name :
          envelope.op == 'd' ? envelope.before_json_nulls : envelope.after_json_nulls) {
         const auto column = std::find_if(table.columns.begin(), table.columns.end(),

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -18,17 +19,28 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// The source has a column the destination lacks: applying would drop its values silently.
-// Not the message's fault, so not a dead letter: the consumer holds the batch until db_setup
-// has brought the destination up to date.
+// The source's table no longer fits the destination's: a column the destination lacks
+// (applying would drop its values silently), or a schema change pgtrail does not replay.
+// Not the message's fault, so not a dead letter: the consumer holds the batch, offsets
+// untouched, until the destination is brought up to date (the reason says how) or the retry
+// budget is spent.
 class SchemaDrift : public std::runtime_error {
 public:
-    SchemaDrift(TableName table, const std::string& column)
-        : std::runtime_error("table " + table.display() + ": the source has column \"" + column +
-                             "\" which the destination lacks; run db_setup to add it"),
-          table(std::move(table)) {}
+    // The reason, one line naming the table and the command that resolves it.
+    SchemaDrift(TableName table, const std::string& reason)
+        : std::runtime_error(reason), table(std::move(table)) {}
+    static SchemaDrift missing_column(TableName table, const std::string& column) {
+        const std::string reason = "table " + table.display() + ": the source has column \"" +
+                                   column +
+                                   "\" which the destination lacks; run db_setup to add it";
+        return SchemaDrift(std::move(table), reason);
+    }
     TableName table;
 };
+
+// Per destination column, the JSON value a row image without it stands for
+// (consumer/schema_evolver.hpp).
+using AbsentValues = std::map<std::string, std::string>;
 
 // The fields of a Debezium-style envelope the consumer needs. Views point into the value.
 struct Envelope {
@@ -50,8 +62,10 @@ Envelope decode_envelope(std::string_view value);
 // it with the destination's primary-key columns and checks it against the message key.
 // Throws BadMessage for a message that can never apply (also a JSON null listed for a column
 // that is not json/jsonb on the destination or not null in the row), SchemaDrift for a row
-// with a column the destination table does not have.
+// with a column the destination table does not have. A destination column the row lacks but
+// `absent` names (a column added with a default after the row was written) is filled in with
+// that value.
 Change make_change(const Envelope& envelope, std::optional<std::string_view> message_key,
-                   const TableInfo& table, MessageOrigin origin);
+                   const TableInfo& table, MessageOrigin origin, const AbsentValues& absent = {});
 
 }  // namespace pgtrail

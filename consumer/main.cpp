@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     add_duration_option(app, "--tombstone-retention", options.tombstone_retention,
                         "Delete tombstones older than this (7d, 12h, 30m, 90s, seconds); keep "
                         "it above the topic's retention");
+    add_schema_evolution_option(app, options.schema_evolution);
     app.add_flag("--drain", options.drain,
                  "Apply everything up to the high watermarks seen at start, then exit 0");
     return run_program("consumer", app, argc, argv, [&] {

@@ -108,4 +108,24 @@ void EnvelopeEncoder::encode(const LogRow& row, const CapturedTable& table, std:
                    envelope(row, table, row.op, before, after, now_ms)});
 }
 
+KafkaRecord EnvelopeEncoder::schema_change(const LogRow& row, const CapturedTable& table) {
+    if (!row.after)
+        throw JsonError("log row " + std::to_string(row.seq) + " of " + table.name.display() +
+                        " is a schema change without its columns");
+    // Its own key, never a row's: a key-based tool must not take it for a row's delete.
+    std::string key = R"({"pgtrail.schema":)";
+    append_json_string(key, table.name.display());
+    key += '}';
+    std::string value = R"({"schema":)";
+    append_json_string(value, table.name.schema);
+    value += R"(,"table":)";
+    append_json_string(value, table.name.name);
+    value += R"(,"seq":)";
+    value += std::to_string(row.seq);
+    value += R"(,"columns":)";
+    value += *row.after;
+    value += '}';
+    return {std::move(key), std::move(value)};
+}
+
 }  // namespace pgtrail

@@ -37,6 +37,9 @@ struct CapturedTable {
     std::vector<std::string> pk_columns;
 };
 
+// The header of the null-value records that carry a schema change.
+inline constexpr const char* kSchemaChangeHeader = "pgtrail.schema";
+
 struct KafkaRecord {
     std::string key;
     std::string value;
@@ -55,6 +58,12 @@ public:
     // history. `now_ms` is the envelope's ts_ms (when pgtrail processed the change).
     void encode(const LogRow& row, const CapturedTable& table, std::int64_t now_ms,
                 std::vector<KafkaRecord>& out);
+
+    // A schema change (op 's', written by the source's event trigger) as the record the
+    // producer sends to every partition with a null value: `value` here is the header's
+    // text, {"schema":..,"table":..,"seq":..,"columns":<the log row's after>} (docs/design.md
+    // "Schema changes").
+    static KafkaRecord schema_change(const LogRow& row, const CapturedTable& table);
 
 private:
     std::string envelope(const LogRow& row, const CapturedTable& table, char op, RowImage before,

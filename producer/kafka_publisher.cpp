@@ -123,11 +123,35 @@ void KafkaPublisher::check_topic(std::chrono::milliseconds timeout) {
 }
 
 void KafkaPublisher::send(std::string_view key, std::string_view value) {
+    produce(RdKafka::Topic::PARTITION_UA, key, value, nullptr);
+}
+
+std::size_t KafkaPublisher::send_to_every_partition(std::string_view key,
+                                                    std::string_view header_name,
+                                                    std::string_view header_value,
+                                                    std::chrono::milliseconds timeout) {
+    const std::vector<std::int32_t> partitions = topic_partitions(*producer_, topic_, timeout);
+    if (partitions.empty())
+        throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
+    for (const std::int32_t partition : partitions) {
+        std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
+        headers->add(std::string(header_name), header_value.data(), header_value.size());
+        produce(partition, key, {}, std::move(headers));
+    }
+    return partitions.size();
+}
+
+void KafkaPublisher::produce(std::int32_t partition, std::string_view key, std::string_view value,
+                             std::unique_ptr<RdKafka::Headers> headers) {
     for (;;) {
-        const RdKafka::ErrorCode err = producer_->produce(
-            topic_, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
-            const_cast<char*>(value.data()), value.size(), key.data(), key.size(), 0, nullptr);
+        // An empty value is sent as none: a null-value record (what header-only records are).
+        void* payload = value.empty() ? nullptr : const_cast<char*>(value.data());
+        const RdKafka::ErrorCode err =
+            producer_->produce(topic_, partition, RdKafka::Producer::RK_MSG_COPY, payload,
+                               value.size(), key.data(), key.size(), 0, headers.get(), nullptr);
         if (err == RdKafka::ERR_NO_ERROR) {
+            // librdkafka owns the headers of a message it accepted.
+            static_cast<void>(headers.release());
             last_send_ = std::chrono::steady_clock::now();
             break;
         }

@@ -3,9 +3,11 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/cli_options.hpp"
 
@@ -31,6 +33,13 @@ public:
     // (ShutdownRequested).
     void send(std::string_view key, std::string_view value);
 
+    // Queues one null-value record carrying `header_value` under `header_name` to every
+    // partition of the topic (as the metadata lists them within `timeout`), each like send().
+    // Returns how many it queued.
+    std::size_t send_to_every_partition(std::string_view key, std::string_view header_name,
+                                        std::string_view header_value,
+                                        std::chrono::milliseconds timeout);
+
     // Waits until every queued message is confirmed or failed; the caller must not record
     // the batch as published unless it returns. A failed delivery throws what its error
     // code calls for (retry_policy.hpp): TransientError dated from when the first failed
@@ -47,6 +56,8 @@ public:
 
 private:
     class DeliveryTracker;
+    void produce(std::int32_t partition, std::string_view key, std::string_view value,
+                 std::unique_ptr<RdKafka::Headers> headers);
     void throw_failures();
     void throw_if_stalled() const;
     std::unique_ptr<DeliveryTracker> tracker_;

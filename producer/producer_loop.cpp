@@ -56,6 +56,12 @@ std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, in
                                               change.relid,
                                               " which is not in cdc.captured_tables; run "
                                               "db_setup --table for it"));
+            if (change.op == 's') {
+                const KafkaRecord record = EnvelopeEncoder::schema_change(change, table->second);
+                messages += static_cast<std::int64_t>(publisher.send_to_every_partition(
+                    record.key, kSchemaChangeHeader, record.value, kMetadataTimeout));
+                continue;
+            }
             records.clear();
             encoder.encode(change, table->second, processed_ms, records);
             for (const auto& record : records) publisher.send(record.key, record.value);

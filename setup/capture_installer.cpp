@@ -12,7 +12,8 @@
 
 namespace pgtrail::sql {
 extern const char* const triggers_capture;
-}
+extern const char* const triggers_schema_change;
+}  // namespace pgtrail::sql
 
 namespace pgtrail {
 namespace {
@@ -49,6 +50,26 @@ constexpr const char* kRegistered =
     "SELECT schema_name, table_name FROM cdc.captured_tables ORDER BY schema_name, table_name";
 
 constexpr const char* kCaptureSchemaExists = "SELECT to_regnamespace('cdc') IS NOT NULL";
+
+constexpr const char* kIsSuperuser =
+    "SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user";
+
+// What the schema-change event trigger compares the next ALTER with: every captured table's
+// columns as they are now, when db_setup has just brought the destination up to date.
+constexpr const char* kRecordCapturedColumns =
+    "SELECT cdc.record_captured_columns(relid) FROM cdc.captured_tables";
+
+// Only a superuser may drop it; when an earlier db_setup could install it, it is there.
+constexpr const char* kDropSchemaTrigger = R"sql(
+DO $drop$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_event_trigger WHERE evtname = 'pgtrail_schema_change')
+    THEN
+        DROP EVENT TRIGGER pgtrail_schema_change;
+    END IF;
+END
+$drop$
+)sql";
 
 // Every trigger running one of pgtrail's trigger functions, wherever it is, so a table
 // dropped from the registry by hand or renamed loses its trigger too.
@@ -122,6 +143,21 @@ void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) 
               " rows enqueued");
 }
 
+// PostgreSQL lets only superusers create event triggers. Without one, the consumer learns of
+// an added column only from the first row carrying it and holds until db_setup adds it
+// (README "Schema changes").
+void install_schema_change_capture(pqxx::transaction_base& tx) {
+    if (!pq::exec1(tx, kIsSuperuser)[0].as<bool>()) {
+        log::warn(
+            "db_setup's role is not a superuser, so schema changes are not captured: "
+            "the consumer holds a table whose source gained a column until db_setup "
+            "runs again (README \"Schema changes\")");
+        return;
+    }
+    pq::exec0(tx, sql::triggers_schema_change);
+    pq::exec(tx, kRecordCapturedColumns);
+}
+
 }  // namespace
 
 std::size_t uninstall_capture(pqxx::connection& source, bool force) {
@@ -146,6 +182,7 @@ std::size_t uninstall_capture(pqxx::connection& source, bool force) {
                                   " changes the producer has not published; run producer "
                                   "--drain first, or pass --force to discard them"));
     if (unpublished > 0) log::warn("discarding ", unpublished, " unpublished changes (--force)");
+    pq::exec0(tx, kDropSchemaTrigger);
     pq::exec0(tx, kDropCaptureSchema);
     tx.commit();
     return tables.size();
@@ -176,6 +213,7 @@ std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRe
     }
     if (captured.empty())
         throw UsageError("nothing to capture: pass --table schema.name (repeatable) or --demo");
+    install_schema_change_capture(tx);
     tx.commit();
     return captured;
 }

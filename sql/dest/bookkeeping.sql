@@ -53,6 +53,22 @@ CREATE TABLE IF NOT EXISTS cdc.dead_letters (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Columns `consumer --schema-evolution add-columns` added or saw dropped on the source
+-- (consumer/schema_evolver.hpp). `absent` is what a row image without the column stands for:
+-- the value source rows from before ADD COLUMN ... DEFAULT read, so a change written before
+-- the ALTER and applied after it gets that value, not NULL. A dropped column stands for NULL.
+-- `seq` is the source log position of the ALTER last applied to the column: every partition
+-- carries a copy of each change, and a copy of an older one must not undo a newer one.
+CREATE TABLE IF NOT EXISTS cdc.evolved_columns (
+    schema_name text NOT NULL,
+    table_name  text NOT NULL,
+    column_name text NOT NULL,
+    absent      json,
+    dropped     boolean NOT NULL DEFAULT false,
+    seq         bigint NOT NULL,
+    PRIMARY KEY (schema_name, table_name, column_name)
+);
+
 -- When sql/roles.sql created the consumer's role, give it what the consumer uses here;
 -- db_setup grants the replicated tables one by one.
 DO $grant$
@@ -63,6 +79,7 @@ BEGIN
         GRANT SELECT, INSERT, UPDATE ON cdc.consumer_claims TO pgtrail_consumer;
         GRANT SELECT, INSERT, UPDATE, DELETE ON cdc.tombstones TO pgtrail_consumer;
         GRANT SELECT, INSERT ON cdc.dead_letters TO pgtrail_consumer;
+        GRANT SELECT, INSERT, UPDATE ON cdc.evolved_columns TO pgtrail_consumer;
     END IF;
 END
 $grant$;
