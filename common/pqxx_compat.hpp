@@ -14,6 +14,12 @@
 //   params::append, so exec* convert each value to text here, with the same is_null and
 //   to_string that append would use, and hand append only strings and NULLs (compiled into
 //   libpqxx). pgtrail binds no binary (bytea) parameters, which append would send as binary.
+// - Raw COPY lines: 6.4's stream_from and tablewriter take a table name that they paste
+//   after "COPY " (so "(SELECT ...)" or "t (a, b)" pass through) and read/write std::string
+//   lines; its stream_to keeps write_raw_line private, and tablewriter, the one public raw
+//   writer, is deprecated there. 7.x has the query() and raw_table() factories,
+//   get_raw_line returns a buffer and a size, write_raw_line takes a string_view. All drop
+//   the newline on read and add it on write.
 // Everything else pgtrail uses (exec(query), prepare, stream_to's <<, affected_rows) is shared.
 
 #include <optional>
@@ -27,6 +33,10 @@
 #define PGTRAIL_PQXX_AT_LEAST(major, minor) \
     (PQXX_VERSION_MAJOR > (major) ||        \
      (PQXX_VERSION_MAJOR == (major) && PQXX_VERSION_MINOR >= (minor)))
+
+#if !PGTRAIL_PQXX_AT_LEAST(7, 0)
+#include <pqxx/tablewriter>
+#endif
 
 namespace pgtrail::pq {
 
@@ -129,6 +139,64 @@ inline pqxx::stream_to stream_into(pqxx::transaction_base& tx, const std::string
     return pqxx::stream_to(tx, table);
 #endif
 }
+
+// COPY (query) TO STDOUT in text format, read line by line: rows pass from one server to
+// another without being parsed. COPY takes no parameters, so `query` holds its values.
+class CopyOut {
+public:
+    CopyOut(pqxx::transaction_base& tx, const std::string& query)
+#if PGTRAIL_PQXX_AT_LEAST(7, 0)
+        : stream_(pqxx::stream_from::query(tx, query))
+#else
+        : stream_(tx, "(" + query + ")")
+#endif
+    {
+    }
+    // The next line without its newline into `line`; false at the end, the COPY complete.
+    bool next(std::string& line) {
+#if PGTRAIL_PQXX_AT_LEAST(7, 0)
+        const auto raw = stream_.get_raw_line();
+        if (raw.first == nullptr) {
+            stream_.complete();
+            return false;
+        }
+        line.assign(raw.first.get(), raw.second);
+        return true;
+#else
+        if (stream_.get_raw_line(line)) return true;
+        stream_.complete();
+        return false;
+#endif
+    }
+
+private:
+    pqxx::stream_from stream_;
+};
+
+// COPY `table` (`columns`) FROM STDIN in text format, fed the lines CopyOut reads. `table`
+// and `columns` are SQL, quoted already; complete() ends the COPY.
+class CopyIn {
+public:
+#if PGTRAIL_PQXX_AT_LEAST(7, 7)
+    CopyIn(pqxx::transaction_base& tx, const std::string& table, const std::string& columns)
+        : stream_(pqxx::stream_to::raw_table(tx, table, columns)) {}
+#else
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    CopyIn(pqxx::transaction_base& tx, const std::string& table, const std::string& columns)
+        : stream_(tx, table + " (" + columns + ")") {}
+#pragma GCC diagnostic pop
+#endif
+    void write(const std::string& line) { stream_.write_raw_line(line); }
+    void complete() { stream_.complete(); }
+
+private:
+#if PGTRAIL_PQXX_AT_LEAST(7, 7)
+    pqxx::stream_to stream_;
+#else
+    pqxx::tablewriter stream_;
+#endif
+};
 
 // The elements of a one-dimensional array field read as text; NULL elements are nullopt.
 inline std::vector<std::optional<std::string>> array_items(const pqxx::field& field) {
