@@ -710,6 +710,8 @@ scenario_load() {
     [[ -s $rdir/load-writer-latencies.txt ]] || die "no pgbench transaction ended during the load"
     record load_writer_max_wait_ms ms "$(tail -n 1 "$rdir/load-writer-latencies.txt")"
     record load_writer_p99_ms ms "$(awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; print v[i] }' "$rdir/load-writer-latencies.txt")"
+    # For comparison: the longest of the same pgbench run's transactions outside the load.
+    record load_writer_max_outside_ms ms "$(cat "$rdir"/pgbench-load.* | awk -v a="$t0" -v b="$t1" '{ end = $5 * 1000000 + $6; if (end < a || end > b) print $3 / 1000 }' | sort -g | tail -n 1)"
     say "load of $stall_rows rows under pgbench: longest writer transaction $(tail -n 1 "$rdir/load-writer-latencies.txt") ms"
     want=$(q_src "$db" "$(fp_sql bench_load_busy n)")
     wait_synced "load under pgbench" 600 bench_load_busy n "$want"
@@ -886,6 +888,7 @@ load_report_rows() {
     num_row "  db_setup peak RSS MB" load_rss_mb "%.1f"
     num_row "longest writer wait, $(commas "$stall_rows")-row load, ms" load_writer_max_wait_ms "%.1f"
     num_row "  writer p99 during that load, ms" load_writer_p99_ms "%.1f"
+    num_row "  longest writer wait outside the load, ms" load_writer_max_outside_ms "%.1f"
 }
 
 load_note() {

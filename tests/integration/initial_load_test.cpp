@@ -12,8 +12,10 @@
 #include "common/pqxx_compat.hpp"
 #include "harness/background_writer.hpp"
 #include "harness/binaries.hpp"
+#include "harness/crafted_change.hpp"
 #include "harness/eventually.hpp"
 #include "harness/exact_rows.hpp"
+#include "harness/kafka_messages.hpp"
 #include "harness/pipeline.hpp"
 #include "harness/sql.hpp"
 #include "harness/test_env.hpp"
@@ -260,4 +262,19 @@ TEST_CASE("db_verify --repair copies the differing rows straight to the destinat
     // No producer or consumer ran: the repair itself healed the destination.
     CHECK(query_value(env.source_url(), "SELECT count(*) FROM cdc.log") == "0");
     require_verified(env);
+}
+
+// db_setup no longer publishes snapshot reads, but topics may still hold those of older
+// producers: the consumer applies them like inserts.
+TEST_CASE("the consumer still applies snapshot-read (op r) messages of older producers") {
+    TestEnv env;
+    INFO(env.logs());
+    capture_table(env, "CREATE TABLE public.legacy (id int PRIMARY KEY, v text)", "public.legacy");
+    produce_messages(env.brokers(), env.topic(),
+                     {crafted_message(env.source_db(), {"legacy", 'r', R"({"id":1})", std::nullopt,
+                                                        R"({"id":1,"v":"read"})", 1, 1000})});
+    Program consumer = env.consumer({"--drain"});
+    REQUIRE_MESSAGE(consumer.wait(60s) == 0, consumer.log());
+    CHECK(query_value(env.dest_url(),
+                      "SELECT coalesce((SELECT v FROM legacy WHERE id = 1), '-')") == "read");
 }
