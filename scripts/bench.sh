@@ -17,10 +17,11 @@
 #              capture trigger; no plot. Results go to build-bench/bench-overhead/ unless
 #              BENCH_OUT is set.
 #   --only load
-#              scenario 7 alone: initial load of --load-rows rows (default 1,000,000; pass
-#              10000000 for the 10M figure) by db_setup --snapshot beside a plain COPY pipe
-#              between the same clusters, and the longest pgbench writer wait during a
-#              1M-row load. Results go to build-bench/bench-load/ unless BENCH_OUT is set.
+#              scenario 7 alone (a full run ends with it too): initial load of
+#              --load-rows rows (default 1,000,000; 10000000 for the 10M figure) by
+#              db_setup --snapshot beside a plain COPY pipe between the same clusters, and
+#              the longest pgbench writer wait during a 1M-row load. Results go to
+#              build-bench/bench-load/ unless BENCH_OUT is set.
 #
 # Environment: BENCH_OUT (results directory, default bench/results), BENCH_BUILD_DIR (use the
 # programs built there instead of building Release into build-bench), BENCH_SOURCE_PORT and
@@ -44,7 +45,7 @@
 #   6 limit:   on the destination cluster, COPY N rows into a temp table plus one guarded
 #              INSERT ... ON CONFLICT DO UPDATE (the consumer's kind of work, in one piece),
 #              for new rows and for updates; throughput figures are shown as a share of it.
-#   7 load (--only load): `COPY (SELECT ...) TO STDOUT | COPY ... FROM STDIN` between the two
+#   7 load:    `COPY (SELECT ...) TO STDOUT | COPY ... FROM STDIN` between the two
 #              clusters, then db_setup --snapshot of the same table into the running pipeline
 #              (rows/s, the share of the pipe's, db_setup's peak RSS); then a second 1M-row
 #              table loaded while 8 pgbench clients update random rows of it: the longest
@@ -756,6 +757,7 @@ run_once() {
     else
         [[ -n $only ]] || scenario_latency
         scenario_overhead
+        [[ -n $only ]] || scenario_load
     fi
     verify_run
     drop_databases
@@ -864,9 +866,11 @@ report() {
     num_row "  small txns" producer_cpu_s_per_100k_small "%.2f"
     num_row "consumer CPU s per 100k changes, bulk" consumer_cpu_s_per_100k_bulk "%.2f"
     num_row "  small txns" consumer_cpu_s_per_100k_small "%.2f"
+    load_report_rows
     echo
     echo "latency: source clock_timestamp() at INSERT to a deferred trigger at the consumer's commit on the destination (same clock);"
     overhead_note
+    load_note
     echo "bulk and small: time from the source commit (bulk) or pgbench's start (small) until the destination's rows match, polled every 100 ms."
 }
 
@@ -917,6 +921,7 @@ write_json() {
             --argjson lat_low_s "$lat_low_s" --argjson lat_high_rate "$lat_high_rate" \
             --argjson lat_high_s "$lat_high_s" --argjson ovh_rows "$ovh_rows" --argjson ovh_s "$ovh_s" \
             --argjson ovh_pairs "$ovh_pairs" --argjson limit_rows "$limit_rows" --argjson partitions "$partitions" \
+            --argjson load_rows "$load_rows" --argjson stall_rows "$stall_rows" \
             '$ARGS.named')" \
         '
         def median: sort | if length == 0 then null elif length % 2 == 1 then .[(length - 1) / 2]
