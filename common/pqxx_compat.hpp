@@ -14,12 +14,13 @@
 //   params::append, so exec* convert each value to text here, with the same is_null and
 //   to_string that append would use, and hand append only strings and NULLs (compiled into
 //   libpqxx). pgtrail binds no binary (bytea) parameters, which append would send as binary.
-// - Raw COPY lines: 6.4's stream_from and tablewriter take a table name that they paste
-//   after "COPY " (so "(SELECT ...)" or "t (a, b)" pass through) and read/write std::string
-//   lines; its stream_to keeps write_raw_line private, and tablewriter, the one public raw
-//   writer, is deprecated there. 7.x has the query() and raw_table() factories,
-//   get_raw_line returns a buffer and a size, write_raw_line takes a string_view. All drop
-//   the newline on read and add it on write.
+// - COPY from one server to another, raw lines passed through: 6.4's stream_from and
+//   tablewriter paste the table name after "COPY " (so "(SELECT ...)" and "t (a, b)" pass
+//   through); its stream_to keeps write_raw_line private, and its stream_to << stream_from
+//   doubles each line's newline, so the deprecated tablewriter writes. 7.7 has the query()
+//   and raw_table() factories and a working stream_to << stream_from; 7.10 deprecates
+//   stream_from, query() included, for the typed transaction_base::stream(), which cannot
+//   pass lines through unparsed.
 // Everything else pgtrail uses (exec(query), prepare, stream_to's <<, affected_rows) is shared.
 
 #include <optional>
@@ -34,7 +35,7 @@
     (PQXX_VERSION_MAJOR > (major) ||        \
      (PQXX_VERSION_MAJOR == (major) && PQXX_VERSION_MINOR >= (minor)))
 
-#if !PGTRAIL_PQXX_AT_LEAST(7, 0)
+#if !PGTRAIL_PQXX_AT_LEAST(7, 7)
 #include <pqxx/tablewriter>
 #endif
 
@@ -140,63 +141,32 @@ inline pqxx::stream_to stream_into(pqxx::transaction_base& tx, const std::string
 #endif
 }
 
-// COPY (query) TO STDOUT in text format, read line by line: rows pass from one server to
-// another without being parsed. COPY takes no parameters, so `query` holds its values.
-class CopyOut {
-public:
-    CopyOut(pqxx::transaction_base& tx, const std::string& query)
-#if PGTRAIL_PQXX_AT_LEAST(7, 0)
-        : stream_(pqxx::stream_from::query(tx, query))
-#else
-        : stream_(tx, "(" + query + ")")
-#endif
-    {
-    }
-    // The next line without its newline into `line`; false at the end, the COPY complete.
-    bool next(std::string& line) {
-#if PGTRAIL_PQXX_AT_LEAST(7, 0)
-        const auto raw = stream_.get_raw_line();
-        if (raw.first == nullptr) {
-            stream_.complete();
-            return false;
-        }
-        line.assign(raw.first.get(), raw.second);
-        return true;
-#else
-        if (stream_.get_raw_line(line)) return true;
-        stream_.complete();
-        return false;
-#endif
-    }
-
-private:
-    pqxx::stream_from stream_;
-};
-
-// COPY `table` (`columns`) FROM STDIN in text format, fed the lines CopyOut reads. `table`
-// and `columns` are SQL, quoted already; complete() ends the COPY.
-class CopyIn {
-public:
+// Streams the rows of `query`, run as COPY (query) TO STDOUT in `from`, into COPY `table`
+// (`columns`) FROM STDIN in `to`, one text line at a time and unparsed, so memory holds a
+// row whatever the row count. COPY takes no parameters: `query` holds its values. `table`
+// and `columns` are SQL, quoted already. Both sessions must print and read values alike
+// (common/session_settings.hpp pins that), so each value's text reads back as the value.
+inline void copy_rows(pqxx::transaction_base& from, const std::string& query,
+                      pqxx::transaction_base& to, const std::string& table,
+                      const std::string& columns) {
 #if PGTRAIL_PQXX_AT_LEAST(7, 7)
-    CopyIn(pqxx::transaction_base& tx, const std::string& table, const std::string& columns)
-        : stream_(pqxx::stream_to::raw_table(tx, table, columns)) {}
-#else
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-    CopyIn(pqxx::transaction_base& tx, const std::string& table, const std::string& columns)
-        : stream_(tx, table + " (" + columns + ")") {}
+    pqxx::stream_from in = pqxx::stream_from::query(from, query);
 #pragma GCC diagnostic pop
-#endif
-    void write(const std::string& line) { stream_.write_raw_line(line); }
-    void complete() { stream_.complete(); }
-
-private:
-#if PGTRAIL_PQXX_AT_LEAST(7, 7)
-    pqxx::stream_to stream_;
+    pqxx::stream_to out = pqxx::stream_to::raw_table(to, table, columns);
+    out << in;
 #else
-    pqxx::tablewriter stream_;
+    pqxx::stream_from in(from, "(" + query + ")");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    pqxx::tablewriter out(to, table + " (" + columns + ")");
+#pragma GCC diagnostic pop
+    for (std::string line; in.get_raw_line(line);) out.write_raw_line(line);
 #endif
-};
+    in.complete();
+    out.complete();
+}
 
 // The elements of a one-dimensional array field read as text; NULL elements are nullopt.
 inline std::vector<std::optional<std::string>> array_items(const pqxx::field& field) {

@@ -73,8 +73,8 @@ WHERE NOT coalesce(pg_visible_in_snapshot(txid, (SELECT snapshot FROM cdc.produc
 
 // Creating a trigger takes SHARE ROW EXCLUSIVE on its table: it waits for the writers in
 // flight, and writers arriving meanwhile queue behind it. Waiting at most this long per
-// attempt, then backing off and trying again, keeps every writer's wait behind db_setup that
-// short, on a table as busy as it gets.
+// attempt, then backing off and trying again, bounds a writer's wait behind db_setup by it
+// plus the rest of the install transaction, however busy the table.
 constexpr std::chrono::milliseconds kLockWait{50};
 constexpr const char* kLockNotAvailable = "55P03";
 

@@ -3,7 +3,6 @@
 #include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 #include "setup/load_claim.hpp"
-#include "setup/row_pipe.hpp"
 
 namespace pgtrail {
 namespace {
@@ -131,12 +130,19 @@ Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableIn
         direct_allowed && !pq::exec1(dtx, "SELECT EXISTS (SELECT 1 FROM " + target + " t" +
                                               range_sql(dtx, table, after, chunk.upto) + ")")[0]
                                .as<bool>();
+    // The rows copied are counted where they landed: libpqxx passes COPY lines through
+    // without telling how many.
     if (chunk.direct) {
-        chunk.rows = pipe_rows(stx, query, dtx, target, copied_columns(table));
+        pq::copy_rows(stx, query, dtx, target, copied_columns(table));
+        chunk.rows = pq::exec1(dtx, "SELECT count(*) FROM " + target + " t" +
+                                        range_sql(dtx, table, after, chunk.upto))[0]
+                         .as<std::int64_t>();
         pq::exec0(dtx, drop_tombstoned_sql(table), table.name.schema, table.name.name);
     } else {
         pq::exec0(dtx, create_stage_sql(table));
-        chunk.rows = pipe_rows(stx, query, dtx, kStageTable, copied_columns(table));
+        pq::copy_rows(stx, query, dtx, kStageTable, copied_columns(table));
+        chunk.rows = pq::exec1(dtx, std::string("SELECT count(*) FROM ") + kStageTable)[0]
+                         .as<std::int64_t>();
         pq::exec0(dtx, merge_sql(table), table.name.schema, table.name.name);
     }
     stx.commit();

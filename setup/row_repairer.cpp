@@ -6,7 +6,6 @@
 #include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
 #include "setup/chunk_loader.hpp"
-#include "setup/row_pipe.hpp"
 
 namespace pgtrail {
 namespace {
@@ -72,7 +71,7 @@ RepairCounts repair_rows(pqxx::connection& source, pqxx::connection& dest, const
         const std::string query = "SELECT " + copied_columns(table, "t.") + " FROM " + target +
                                   " t WHERE " + key_list(table, "t.") + " IN (" +
                                   given_keys(table, stx.quote(batch)) + ")";
-        pipe_rows(stx, query, dtx, kStageTable, copied_columns(table));
+        pq::copy_rows(stx, query, dtx, kStageTable, copied_columns(table));
         stx.commit();
         counts.deletes += pq::exec0(dtx, remove_sql(table), batch).affected_rows();
         counts.rows += pq::exec0(dtx, upsert_sql(table)).affected_rows();
