@@ -14,6 +14,13 @@
 //   params::append, so exec* convert each value to text here, with the same is_null and
 //   to_string that append would use, and hand append only strings and NULLs (compiled into
 //   libpqxx). pgtrail binds no binary (bytea) parameters, which append would send as binary.
+// - COPY from one server to another, raw lines passed through: 6.4's stream_from and
+//   tablewriter paste the table name after "COPY " (so "(SELECT ...)" and "t (a, b)" pass
+//   through); its stream_to keeps write_raw_line private, and its stream_to << stream_from
+//   doubles each line's newline, so the deprecated tablewriter writes. 7.7 has the query()
+//   and raw_table() factories and a working stream_to << stream_from; 7.10 deprecates
+//   stream_from, query() included, for the typed transaction_base::stream(), which cannot
+//   pass lines through unparsed.
 // Everything else pgtrail uses (exec(query), prepare, stream_to's <<, affected_rows) is shared.
 
 #include <optional>
@@ -27,6 +34,10 @@
 #define PGTRAIL_PQXX_AT_LEAST(major, minor) \
     (PQXX_VERSION_MAJOR > (major) ||        \
      (PQXX_VERSION_MAJOR == (major) && PQXX_VERSION_MINOR >= (minor)))
+
+#if !PGTRAIL_PQXX_AT_LEAST(7, 7)
+#include <pqxx/tablewriter>
+#endif
 
 namespace pgtrail::pq {
 
@@ -128,6 +139,33 @@ inline pqxx::stream_to stream_into(pqxx::transaction_base& tx, const std::string
 #else
     return pqxx::stream_to(tx, table);
 #endif
+}
+
+// Streams the rows of `query`, run as COPY (query) TO STDOUT in `from`, into COPY `table`
+// (`columns`) FROM STDIN in `to`, one text line at a time and unparsed, so memory holds a
+// row whatever the row count. COPY takes no parameters: `query` holds its values. `table`
+// and `columns` are SQL, quoted already. Both sessions must print and read values alike
+// (common/session_settings.hpp pins that), so each value's text reads back as the value.
+inline void copy_rows(pqxx::transaction_base& from, const std::string& query,
+                      pqxx::transaction_base& to, const std::string& table,
+                      const std::string& columns) {
+#if PGTRAIL_PQXX_AT_LEAST(7, 7)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    pqxx::stream_from in = pqxx::stream_from::query(from, query);
+#pragma GCC diagnostic pop
+    pqxx::stream_to out = pqxx::stream_to::raw_table(to, table, columns);
+    out << in;
+#else
+    pqxx::stream_from in(from, "(" + query + ")");
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    pqxx::tablewriter out(to, table + " (" + columns + ")");
+#pragma GCC diagnostic pop
+    for (std::string line; in.get_raw_line(line);) out.write_raw_line(line);
+#endif
+    in.complete();
+    out.complete();
 }
 
 // The elements of a one-dimensional array field read as text; NULL elements are nullopt.

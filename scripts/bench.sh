@@ -5,7 +5,7 @@
 # tears everything down on exit, prints a table of medians and writes the raw values as JSON
 # plus a PNG plot.
 #
-#   scripts/bench.sh [--runs N] [--smoke] [--only overhead]
+#   scripts/bench.sh [--runs N] [--smoke] [--only overhead|load] [--load-rows N]
 #
 #   --runs N   independent runs (fresh databases, topic, producer and consumer each); the
 #              table shows medians (default 3)
@@ -16,6 +16,12 @@
 #              scenario 4 alone (about 5 minutes a run), for measuring a change to the
 #              capture trigger; no plot. Results go to build-bench/bench-overhead/ unless
 #              BENCH_OUT is set.
+#   --only load
+#              scenario 7 alone (a full run ends with it too): initial load of
+#              --load-rows rows (default 1,000,000; 10000000 for the 10M figure) by
+#              db_setup --snapshot beside a plain COPY pipe between the same clusters, and
+#              the longest pgbench writer wait during a 1M-row load. Results go to
+#              build-bench/bench-load/ unless BENCH_OUT is set.
 #
 # Environment: BENCH_OUT (results directory, default bench/results), BENCH_BUILD_DIR (use the
 # programs built there instead of building Release into build-bench), BENCH_SOURCE_PORT and
@@ -39,6 +45,11 @@
 #   6 limit:   on the destination cluster, COPY N rows into a temp table plus one guarded
 #              INSERT ... ON CONFLICT DO UPDATE (the consumer's kind of work, in one piece),
 #              for new rows and for updates; throughput figures are shown as a share of it.
+#   7 load:    `COPY (SELECT ...) TO STDOUT | COPY ... FROM STDIN` between the two
+#              clusters, then db_setup --snapshot of the same table into the running pipeline
+#              (rows/s, the share of the pipe's, db_setup's peak RSS); then a second 1M-row
+#              table loaded while 8 pgbench clients update random rows of it: the longest
+#              pgbench transaction during the load is the longest a writer waited.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -53,6 +64,7 @@ build=${BENCH_BUILD_DIR:-$repo/build-bench}
 runs=3
 smoke=0
 only=""
+load_rows=1000000
 while (($#)); do
     case $1 in
         --runs)
@@ -66,8 +78,13 @@ while (($#)); do
             shift
             ;;
         --smoke) smoke=1; shift ;;
+        --load-rows)
+            [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench: --load-rows needs a positive integer" >&2; exit 2; }
+            load_rows=$2
+            shift 2
+            ;;
         --only)
-            [[ ${2:-} == overhead ]] || { echo "bench: --only takes: overhead" >&2; exit 2; }
+            [[ ${2:-} == overhead || ${2:-} == load ]] || { echo "bench: --only takes: overhead, load" >&2; exit 2; }
             only=$2
             shift 2
             ;;
@@ -84,6 +101,7 @@ if ((smoke)); then
     lat_high_rate=1000 lat_high_s=3
     ovh_rows=2000 ovh_s=2 ovh_pairs=1
     limit_rows=2000
+    load_rows=20000 stall_rows=20000
     out_dir=${BENCH_OUT:-$build/bench-smoke}
 else
     bulk_rows=1000000
@@ -92,6 +110,7 @@ else
     lat_high_rate=10000 lat_high_s=30
     ovh_rows=100000 ovh_s=10 ovh_pairs=3
     limit_rows=1000000
+    stall_rows=1000000
     out_dir=${BENCH_OUT:-$repo/bench/results}
 fi
 [[ -z $only ]] || out_dir=${BENCH_OUT:-$build/bench-$only}
@@ -634,6 +653,71 @@ scenario_overhead() {
     wait_synced "overhead catch-up" 600 ovh_captured salary "$want"
 }
 
+# 7. Initial load: the plain COPY pipe between the clusters, then db_setup --snapshot of the
+# same rows; then the longest writer wait while another table loads under pgbench updates.
+scenario_load() {
+    local t0 t1 want pipe_s load_s rss log=$rdir/db_setup-load.log pgbench_log=$rdir/pgbench-load.log
+    local create="(id bigint PRIMARY KEY, payload text, n numeric)"
+    local fill="SELECT g, md5(g::text) || md5((g + 1)::text), g / 7.0 FROM generate_series"
+    q_src "$db" "CREATE TABLE bench_load $create"
+    q_src "$db" "INSERT INTO bench_load $fill(1, $load_rows) g"
+    q_src "$db" "CREATE TABLE bench_load_busy $create"
+    q_src "$db" "INSERT INTO bench_load_busy $fill(1, $stall_rows) g"
+    q_src "$db" "VACUUM ANALYZE bench_load, bench_load_busy"
+    q_dst "$db" "CREATE TABLE bench_load_pipe $create"
+    q_src postgres "CHECKPOINT"
+    q_dst postgres "CHECKPOINT"
+    t0=$(now_us)
+    psql_on "$src_port" "$db" -c "COPY (SELECT id, payload, n FROM bench_load) TO STDOUT" |
+        psql_on "$dst_port" "$db" -c "COPY bench_load_pipe FROM STDIN"
+    pipe_s=$(secs "$t0" "$(now_us)")
+    record load_pipe_rows_s rows/s "$(calc "$load_rows / $pipe_s")"
+    say "plain COPY pipe: $load_rows rows in ${pipe_s}s"
+    q_dst "$db" "DROP TABLE bench_load_pipe"
+    q_dst postgres "CHECKPOINT"
+
+    t0=$(now_us)
+    /usr/bin/time -f '%M' -o "$rdir/db_setup-load.rss" "$build/db_setup" --source "$src_url" \
+        --dest "$dst_url" --brokers "$brokers" --topic "$topic" --table public.bench_load \
+        --snapshot >"$log" 2>&1 || die "db_setup --snapshot failed: $(tail -n 5 "$log")"
+    load_s=$(secs "$t0" "$(now_us)")
+    rss=$(awk 'END { printf "%.1f", $1 / 1024 }' "$rdir/db_setup-load.rss")
+    [[ $(q_dst "$db" "SELECT count(*) FROM bench_load") == "$load_rows" ]] ||
+        die "the destination's bench_load does not hold $load_rows rows after the load"
+    record load_rows_s rows/s "$(calc "$load_rows / $load_s")"
+    record load_share_of_pipe fraction "$(calc "$pipe_s / $load_s")"
+    record load_rss_mb MB "$rss"
+    say "db_setup --snapshot: $load_rows rows in ${load_s}s, peak RSS ${rss} MB"
+
+    # pgbench runs from 2 s before the load until well after it; -l logs every transaction's
+    # latency (microseconds, third field).
+    "$pgbench" -h 127.0.0.1 -p "$src_port" -U postgres -n -c 8 -j 2 \
+        -T "$(awk -v s="$load_s" -v n="$stall_rows" -v m="$load_rows" 'BEGIN { printf "%d", 6 + 3 * s * n / m }')" \
+        -l --log-prefix="$rdir/pgbench-load" -D rows="$stall_rows" -f "$sql_dir/load_writers.sql" \
+        "$db" >"$pgbench_log" 2>&1 &
+    local pgbench_pid=$!
+    sleep 2
+    t0=$(now_us)
+    "$build/db_setup" --source "$src_url" --dest "$dst_url" --brokers "$brokers" --topic "$topic" \
+        --table public.bench_load_busy --snapshot >"$rdir/db_setup-load-busy.log" 2>&1 ||
+        die "db_setup --snapshot under pgbench failed: $(tail -n 5 "$rdir/db_setup-load-busy.log")"
+    t1=$(now_us)
+    wait "$pgbench_pid" || die "pgbench failed, see $pgbench_log"
+    pgbench_tps "$pgbench_log" >/dev/null
+    # Transactions that ended while the load ran (epoch seconds and microseconds in fields
+    # 5 and 6), their longest latency and the 99th percentile for comparison.
+    cat "$rdir"/pgbench-load.* | awk -v a="$t0" -v b="$t1" '{ end = $5 * 1000000 + $6; if (end >= a && end <= b) print $3 / 1000 }' |
+        sort -g >"$rdir/load-writer-latencies.txt"
+    [[ -s $rdir/load-writer-latencies.txt ]] || die "no pgbench transaction ended during the load"
+    record load_writer_max_wait_ms ms "$(tail -n 1 "$rdir/load-writer-latencies.txt")"
+    record load_writer_p99_ms ms "$(awk '{ v[NR] = $1 } END { i = int(NR * 0.99); if (i < 1) i = 1; print v[i] }' "$rdir/load-writer-latencies.txt")"
+    # For comparison: the longest of the same pgbench run's transactions outside the load.
+    record load_writer_max_outside_ms ms "$(cat "$rdir"/pgbench-load.* | awk -v a="$t0" -v b="$t1" '{ end = $5 * 1000000 + $6; if (end < a || end > b) print $3 / 1000 }' | sort -g | tail -n 1)"
+    say "load of $stall_rows rows under pgbench: longest writer transaction $(tail -n 1 "$rdir/load-writer-latencies.txt") ms"
+    want=$(q_src "$db" "$(fp_sql bench_load_busy n)")
+    wait_synced "load under pgbench" 600 bench_load_busy n "$want"
+}
+
 # Everything equal, nothing lost, both programs healthy and stopping cleanly.
 verify_run() {
     local rc=0
@@ -667,8 +751,14 @@ run_once() {
         scenario_small
     fi
     quiesce
-    [[ -n $only ]] || scenario_latency
-    scenario_overhead
+    if [[ $only == load ]]; then
+        producer_rss_first=0 consumer_rss_first=0
+        scenario_load
+    else
+        [[ -n $only ]] || scenario_latency
+        scenario_overhead
+        [[ -n $only ]] || scenario_load
+    fi
     verify_run
     drop_databases
 }
@@ -738,6 +828,12 @@ report() {
     echo "runs: $runs (medians; runs listed in order)"
     echo
     row scenario median runs "% of limit"
+    if [[ $only == load ]]; then
+        load_report_rows
+        echo
+        load_note
+        return
+    fi
     if [[ -n $only ]]; then
         overhead_rows
         echo
@@ -770,9 +866,11 @@ report() {
     num_row "  small txns" producer_cpu_s_per_100k_small "%.2f"
     num_row "consumer CPU s per 100k changes, bulk" consumer_cpu_s_per_100k_bulk "%.2f"
     num_row "  small txns" consumer_cpu_s_per_100k_small "%.2f"
+    load_report_rows
     echo
     echo "latency: source clock_timestamp() at INSERT to a deferred trigger at the consumer's commit on the destination (same clock);"
     overhead_note
+    load_note
     echo "bulk and small: time from the source commit (bulk) or pgbench's start (small) until the destination's rows match, polled every 100 ms."
 }
 
@@ -785,6 +883,22 @@ overhead_rows() {
     num_row "  captured UPDATE TPS" ovh_update_tps_captured "%.0f"
     num_row "  uncaptured UPDATE TPS" ovh_update_tps_plain "%.0f"
     num_row "  ratio with the producer stopped" ovh_update_trigger_only_ratio "%.2f"
+}
+
+load_report_rows() {
+    tp_row "plain COPY pipe $(commas "$load_rows") rows (rows/s)" load_pipe_rows_s
+    tp_row "db_setup --snapshot $(commas "$load_rows") rows (rows/s)" load_rows_s
+    num_row "  share of the plain pipe" load_share_of_pipe "%.2f"
+    num_row "  db_setup peak RSS MB" load_rss_mb "%.1f"
+    num_row "longest writer wait, $(commas "$stall_rows")-row load, ms" load_writer_max_wait_ms "%.1f"
+    num_row "  writer p99 during that load, ms" load_writer_p99_ms "%.1f"
+    num_row "  longest writer wait outside the load, ms" load_writer_max_outside_ms "%.1f"
+}
+
+load_note() {
+    echo "load: the pipe is psql COPY (SELECT ...) TO STDOUT | psql COPY ... FROM STDIN into a fresh table with the same primary key;"
+    echo "  db_setup --snapshot runs with producer and consumer running; writer waits are pgbench -l latencies of single-row UPDATEs"
+    echo "  (8 clients) of the table being loaded, for the transactions that ended while db_setup ran."
 }
 
 overhead_note() {
@@ -807,6 +921,7 @@ write_json() {
             --argjson lat_low_s "$lat_low_s" --argjson lat_high_rate "$lat_high_rate" \
             --argjson lat_high_s "$lat_high_s" --argjson ovh_rows "$ovh_rows" --argjson ovh_s "$ovh_s" \
             --argjson ovh_pairs "$ovh_pairs" --argjson limit_rows "$limit_rows" --argjson partitions "$partitions" \
+            --argjson load_rows "$load_rows" --argjson stall_rows "$stall_rows" \
             '$ARGS.named')" \
         '
         def median: sort | if length == 0 then null elif length % 2 == 1 then .[(length - 1) / 2]

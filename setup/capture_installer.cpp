@@ -7,6 +7,7 @@
 #include "common/log.hpp"
 #include "common/pg_arrays.hpp"
 #include "common/pqxx_compat.hpp"
+#include "common/retry_policy.hpp"
 #include "common/sql_names.hpp"
 #include "setup/json_nulls.hpp"
 
@@ -91,6 +92,13 @@ WHERE NOT coalesce(pg_visible_in_snapshot(txid, (SELECT snapshot FROM cdc.produc
                    false)
 )sql";
 
+// Creating a trigger takes SHARE ROW EXCLUSIVE on its table: it waits for the writers in
+// flight, and writers arriving meanwhile queue behind it. Waiting at most this long per
+// attempt, then backing off and trying again, bounds a writer's wait behind db_setup by it
+// plus the rest of the install transaction, however busy the table.
+constexpr std::chrono::milliseconds kLockWait{50};
+constexpr const char* kLockNotAvailable = "55P03";
+
 // CASCADE: the schema's own objects depend on each other (the registry, the log's
 // identity sequence); pgtrail's triggers on user tables are gone by then.
 constexpr const char* kDropCaptureSchema = "DROP SCHEMA cdc CASCADE";
@@ -122,25 +130,13 @@ TableInfo checked_table(pqxx::transaction_base& tx, const std::string& requested
     return *info;
 }
 
-void capture(pqxx::transaction_base& tx, const TableInfo& table, bool snapshot) {
+void capture(pqxx::transaction_base& tx, const TableInfo& table) {
     const std::uint32_t relid =
         pq::exec1(tx, kRelid, table.name.schema, table.name.name)[0].as<std::uint32_t>();
     pq::exec0(tx, kForgetRenamed, relid, table.name.schema, table.name.name);
     pq::exec0(tx, kRegister, relid, table.name.schema, table.name.name,
               text_array_literal(table.pk_columns));
     for (const auto& statement : trigger_statements(tx, table)) pq::exec0(tx, statement);
-    if (!snapshot) return;
-    // SHARE mode waits for in-flight writers and holds new ones off, so no change can slip
-    // between the rows read here and the log rows the trigger writes afterwards.
-    pq::exec0(tx, "LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
-    const pqxx::result enqueued =
-        pq::exec0(tx,
-                  "INSERT INTO cdc.log (relid, op, after, after_json_nulls) SELECT $1, 'r', "
-                  "pg_catalog.row_to_json(t.*), " +
-                      json_nulls_sql(table, "t", 2) + " FROM " + table.name.quoted() + " t",
-                  relid, text_array_literal(json_columns(table)));
-    log::info("snapshot of ", table.name.display(), ": ", enqueued.affected_rows(),
-              " rows enqueued");
 }
 
 // PostgreSQL lets only superusers create event triggers. Without one, the consumer learns of
@@ -188,8 +184,12 @@ std::size_t uninstall_capture(pqxx::connection& source, bool force) {
     return tables.size();
 }
 
-std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRequest& request) {
+namespace {
+
+std::vector<TableInfo> install_capture_once(pqxx::connection& source,
+                                            const CaptureRequest& request) {
     pqxx::work tx(source, "install capture");
+    pq::exec0(tx, "SET LOCAL lock_timeout = " + std::to_string(kLockWait.count()));
     pq::exec0(tx, sql::triggers_capture);
     std::vector<std::string> requested = request.tables;
     if (request.demo) {
@@ -198,7 +198,7 @@ std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRe
     }
     for (const auto& text : requested) {
         const TableInfo table = checked_table(tx, text);
-        capture(tx, table, request.snapshot);
+        capture(tx, table);
         log::info("capturing ", table.name.display());
     }
     std::vector<TableInfo> captured;
@@ -216,6 +216,24 @@ std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRe
     install_schema_change_capture(tx);
     tx.commit();
     return captured;
+}
+
+}  // namespace
+
+std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRequest& request) {
+    RetryPolicy policy(request.retry_for, "cannot lock the tables to capture against writes");
+    for (;;) {
+        try {
+            auto captured = install_capture_once(source, request);
+            policy.after_success("tables locked; capture installed");
+            return captured;
+        } catch (const pqxx::sql_error& e) {
+            if (e.sqlstate() != kLockNotAvailable) throw;
+            policy.wait_out("writers held the table longer than the lock wait of " +
+                                std::to_string(kLockWait.count()) + " ms",
+                            "trying again so that no writer waits behind db_setup");
+        }
+    }
 }
 
 }  // namespace pgtrail

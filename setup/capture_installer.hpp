@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
@@ -11,11 +12,15 @@ namespace pgtrail {
 struct CaptureRequest {
     std::vector<std::string> tables;  // as the user typed them: schema.name
     bool demo = false;                // create and capture public.employees
-    bool snapshot = false;            // enqueue the rows the requested tables already hold
+    // How long to keep trying when writers hold a table longer than the short lock wait.
+    std::chrono::seconds retry_for{60};
 };
 
 // Installs capture on the source in one transaction: schema cdc, log, trigger functions,
-// triggers and registry entries for the requested tables. Idempotent. Returns every
+// triggers and registry entries for the requested tables. Idempotent. No writer waits
+// behind it for more than a few tens of milliseconds: the transaction waits that long for
+// each table's lock, then gives way and tries again with backoff for up to `retry_for`.
+// Once it committed, every change of those tables reaches cdc.log. Returns every
 // captured table (requested now or before) as the source catalog describes it.
 std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRequest& request);
 

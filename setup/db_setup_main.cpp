@@ -5,6 +5,8 @@
 #include "common/retry_policy.hpp"
 #include "setup/capture_installer.hpp"
 #include "setup/dest_preparer.hpp"
+#include "setup/load_claim.hpp"
+#include "setup/table_loader.hpp"
 #include "setup/topic_creator.hpp"
 
 namespace {
@@ -20,6 +22,7 @@ int main(int argc, char** argv) {
     int partitions = 3;
     bool uninstall = false;
     bool force = false;
+    bool snapshot = false;
     CLI::App app{
         "pgtrail db_setup: installs capture on the source, prepares the destination and the "
         "Kafka topic. Idempotent. With --uninstall, removes capture from the source instead."};
@@ -34,16 +37,19 @@ int main(int argc, char** argv) {
     app.add_option("--table", request.tables, "Table to capture, schema.name (repeatable)")
         ->allow_extra_args(false);
     app.add_flag("--demo", request.demo, "Create and capture the demo table public.employees");
-    app.add_flag("--snapshot", request.snapshot,
-                 "Also enqueue the rows the given tables already hold");
-    auto* uninstall_flag =
-        app.add_flag("--uninstall", uninstall,
-                     "Remove capture from the source: pgtrail's triggers and schema cdc. Refused "
-                     "while the log holds unpublished changes. The destination and the topics "
-                     "are left alone; needs only --source")
-            ->excludes("--table", "--demo", "--snapshot", "--partitions");
-    app.add_flag("--force", force, "With --uninstall: discard unpublished changes")
-        ->needs(uninstall_flag);
+    app.add_flag(
+        "--snapshot", snapshot,
+        "Also copy the rows the given tables already hold to the destination, in key-ordered "
+        "chunks straight from source to destination (COPY), without blocking the source's "
+        "writers; rerun after an interruption to resume");
+    app.add_flag("--uninstall", uninstall,
+                 "Remove capture from the source: pgtrail's triggers and schema cdc. Refused "
+                 "while the log holds unpublished changes. The destination and the topics "
+                 "are left alone; needs only --source")
+        ->excludes("--table", "--demo", "--snapshot", "--partitions");
+    app.add_flag("--force", force,
+                 "With --uninstall: discard unpublished changes. With --snapshot: empty a "
+                 "destination table that already holds rows (TRUNCATE) and load it anew");
     // Required for installing only; checked once --uninstall is known.
     app.get_option("--dest")->required(false);
     app.get_option("--brokers")->required(false);
@@ -63,18 +69,35 @@ int main(int argc, char** argv) {
         with_retries(retry.budget(), reach, [&] {
             ensure_topic(kafka, dead_letter_topic(kafka.topic), 1, kKafkaTimeout);
         });
+        if (force && !snapshot) throw UsageError("--force goes with --uninstall or --snapshot");
+        if (snapshot && request.tables.empty())
+            throw UsageError("--snapshot needs the tables to load: --table schema.name");
         auto source_conn = connect_with_retry(source, "source", retry.budget());
         auto dest_conn = connect_with_retry(dest, "destination", retry.budget());
-        const auto tables = install_capture(*source_conn, request);
-        std::vector<EnumType> enums;
-        std::vector<CompositeType> composites;
-        {
-            pqxx::read_transaction tx(*source_conn);
-            enums = enums_used_by(tx, tables);
-            composites = composites_used_by(tx, tables);
+        request.retry_for = retry.budget();
+        const auto prepare = [&](const std::vector<TableInfo>& tables) {
+            std::vector<EnumType> enums;
+            std::vector<CompositeType> composites;
+            {
+                pqxx::read_transaction tx(*source_conn);
+                enums = enums_used_by(tx, tables);
+                composites = composites_used_by(tx, tables);
+            }
+            prepare_destination(*dest_conn, tables, enums, composites);
+        };
+        // A loaded table exists on the destination before capture starts, so the consumer
+        // never meets a change of it there is no table for; and its load is claimed first,
+        // so a refused load changes nothing.
+        std::vector<LoadClaim> loads;
+        if (snapshot) {
+            const auto to_load = tables_to_load(*source_conn, request.tables);
+            prepare(to_load);
+            loads = claim_loads(*dest_conn, to_load, force);
         }
-        prepare_destination(*dest_conn, tables, enums, composites);
+        const auto tables = install_capture(*source_conn, request);
+        prepare(tables);
         log::info("ready: ", tables.size(), " captured tables, topic ", kafka.topic);
+        for (const auto& load : loads) run_load(*source_conn, *dest_conn, load);
         return kExitOk;
     });
 }

@@ -73,14 +73,15 @@ void report(const pgtrail::TableComparison& c) {
     }
 }
 
-void repair(pqxx::connection& source, const pgtrail::TableInfo& table,
+void repair(pqxx::connection& source, pqxx::connection& dest, const pgtrail::TableInfo& table,
             const pgtrail::TableComparison& c) {
-    const pgtrail::RepairCounts counts = pgtrail::enqueue_repairs(source, table, c.differing_keys);
-    std::cout << "  repair: enqueued " << counts.rows << " current rows and " << counts.deletes
-              << " deletes in the source's cdc.log\n";
+    const pgtrail::RepairCounts counts =
+        pgtrail::repair_rows(source, dest, table, c.differing_keys);
+    std::cout << "  repair: copied " << counts.rows << " current rows to the destination and "
+              << "removed " << counts.deletes << " rows the source does not hold\n";
     if (static_cast<std::int64_t>(c.differing_keys.size()) < c.differing())
         std::cout << "  repair: only the first " << c.differing_keys.size() << " of "
-                  << c.differing() << " differing keys; run --repair again once they arrived\n";
+                  << c.differing() << " differing keys; run --repair again\n";
 }
 
 }  // namespace
@@ -118,8 +119,9 @@ int main(int argc, char** argv) {
         "Print replication position and lag (producer position age, log backlog, consumer "
         "lag per partition, newest applied change per table, dead letters) instead of comparing");
     app.add_flag("--repair", heal,
-                 "Also re-enqueue differing rows into the source's cdc.log so producer and "
-                 "consumer heal the destination (exit 1 when anything differed)")
+                 "Also copy differing rows from the source to the destination, the way "
+                 "db_setup --snapshot loads them, without locking the source (exit 1 when "
+                 "anything differed)")
         ->excludes(status_flag);
     return run_program("db_verify", app, argc, argv, [&] {
         auto source_conn = connect_with_retry(source, "source", retry.budget());
@@ -137,7 +139,7 @@ int main(int argc, char** argv) {
             report(result);
             if (result.equal()) continue;
             ++differing;
-            if (heal && result.problem.empty()) repair(*source_conn, table, result);
+            if (heal && result.problem.empty()) repair(*source_conn, *dest_conn, table, result);
         }
         std::cout << (differing == 0 ? "OK: " : "DIFFERENCES: ") << to_compare.size()
                   << " tables compared, " << differing << " differ\n";

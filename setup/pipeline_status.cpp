@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 
@@ -29,6 +30,16 @@ constexpr const char* kTableExists = "SELECT to_regclass($1) IS NOT NULL";
 constexpr const char* kDeadLetters =
     "SELECT count(*), coalesce(to_char(max(created_at) AT TIME ZONE 'UTC', "
     "'YYYY-MM-DD HH24:MI:SS.US') || ' UTC', '') FROM cdc.dead_letters";
+
+// Initial loads (db_setup --snapshot), in progress and done; the table exists on
+// destinations prepared by a db_setup that knows loads.
+constexpr const char* kLoads = R"sql(
+SELECT schema_name || '.' || table_name, state, rows_copied, rows_total, chunks, runs,
+       round(extract(epoch FROM coalesce(finished_at, updated_at) - started_at)::numeric, 1)::text,
+       round(extract(epoch FROM clock_timestamp() - updated_at)::numeric, 1)::text
+FROM cdc.table_loads
+ORDER BY schema_name, table_name
+)sql";
 
 // The guard column holds the source time of the change each row holds. Without an index
 // on it this reads the whole table, which status users accept for an exact answer.
@@ -98,6 +109,25 @@ void print_tables(std::ostream& out, pqxx::transaction_base& dest,
     }
 }
 
+void print_loads(std::ostream& out, pqxx::transaction_base& dest) {
+    if (!pq::exec1(dest, kTableExists, "cdc.table_loads")[0].as<bool>()) return;
+    for (const auto& row : pq::exec(dest, kLoads)) {
+        const auto copied = row[2].as<std::int64_t>();
+        out << "load " << row[0].as<std::string>() << ": ";
+        if (row[1].as<std::string>() == "done") {
+            out << "done, " << copied << " rows in " << row[6].as<std::string>() << " s";
+        } else {
+            out << "in progress, " << copied << " rows copied";
+            if (!row[3].is_null() && row[3].as<std::int64_t>() > 0)
+                out << " of about " << row[3].as<std::int64_t>() << " ("
+                    << std::min<std::int64_t>(100, copied * 100 / row[3].as<std::int64_t>())
+                    << "%)";
+            out << ", last chunk " << row[7].as<std::string>() << " s ago";
+        }
+        out << " (" << row[4].as<std::int64_t>() << " chunks, " << row[5].as<int>() << " runs)\n";
+    }
+}
+
 void print_dead_letters(std::ostream& out, pqxx::transaction_base& dest) {
     const pqxx::row row = pq::exec1(dest, kDeadLetters);
     out << "dead letters: " << row[0].as<std::int64_t>();
@@ -114,6 +144,7 @@ void print_status(std::ostream& out, pqxx::connection& source, pqxx::connection&
     pqxx::read_transaction tx(dest);
     print_consumer(out, tx, request);
     print_tables(out, tx, request.tables);
+    print_loads(out, tx);
     print_dead_letters(out, tx);
 }
 

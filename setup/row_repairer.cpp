@@ -3,47 +3,46 @@
 #include <algorithm>
 
 #include "common/errors.hpp"
-#include "common/pg_arrays.hpp"
 #include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
-#include "setup/json_nulls.hpp"
+#include "setup/chunk_loader.hpp"
 
 namespace pgtrail {
 namespace {
 
-// Keys per statement, so one JSON parameter stays a few hundred kilobytes.
+// Keys per transaction, so one JSON literal stays a few hundred kilobytes and the consumer
+// waits for the table only briefly.
 constexpr std::size_t kKeysPerStatement = 5000;
 
-constexpr const char* kRelid =
-    "SELECT relid FROM cdc.captured_tables WHERE schema_name = $1 AND table_name = $2";
+std::string key_list(const TableInfo& table, const std::string& prefix) {
+    std::string list;
+    for (const auto& pk : table.pk_columns)
+        list += (list.empty() ? "" : ", ") + prefix + quote_ident(pk);
+    return "(" + list + ")";
+}
 
-struct RepairStatements {
-    std::string rows;
-    std::string deletes;
-};
+// The given keys, a JSON array of key objects, expanded into the table's row type so
+// PostgreSQL converts each key value to its column's type.
+std::string given_keys(const TableInfo& table, const std::string& json_sql) {
+    return "SELECT " + key_list(table, "k.") +
+           " FROM pg_catalog.json_populate_recordset(NULL::" + table.name.quoted() + ", " +
+           json_sql + "::pg_catalog.json) k";
+}
 
-// $1 the table's oid, $2 a JSON array of key objects, expanded into the table's row type so
-// PostgreSQL converts each key value to its column's type; rows: $3 its json columns.
-RepairStatements repair_statements(const TableInfo& table) {
-    std::string t_keys, k_keys;
-    for (const auto& pk : table.pk_columns) {
-        t_keys += (t_keys.empty() ? "t." : ", t.") + quote_ident(pk);
-        k_keys += (k_keys.empty() ? "k." : ", k.") + quote_ident(pk);
-    }
-    const std::string target = table.name.quoted();
-    const std::string given = "SELECT " + k_keys +
-                              " FROM pg_catalog.json_populate_recordset(NULL::" + target +
-                              ", $2::json) k";
-    const std::string rows =
-        "INSERT INTO cdc.log (relid, op, after, after_json_nulls) SELECT $1, 'r', "
-        "pg_catalog.row_to_json(t.*), " +
-        json_nulls_sql(table, "t", 3) + " FROM " + target + " t WHERE (" + t_keys + ") IN (" +
-        given + ")";
-    return {rows,
-            "INSERT INTO cdc.log (relid, op, before) SELECT $1, 'd', pg_catalog.row_to_json(k.*) "
-            "FROM (" +
-                given + ") k WHERE NOT EXISTS (SELECT FROM " + target + " t WHERE (" + t_keys +
-                ") = (" + k_keys + "))"};
+std::string upsert_sql(const TableInfo& table) {
+    std::string set;
+    for (const auto& column : table.columns)
+        set += quote_ident(column.name) + " = EXCLUDED." + quote_ident(column.name) + ", ";
+    set += quote_ident(kGuardTsColumn) + " = NULL, " + quote_ident(kGuardSeqColumn) + " = NULL";
+    return "INSERT INTO " + table.name.quoted() + " AS d (" + copied_columns(table) + ") SELECT " +
+           copied_columns(table, "s.") + " FROM " + kStageTable + " s ON CONFLICT " +
+           key_list(table, "") + " DO UPDATE SET " + set;
+}
+
+std::string remove_sql(const TableInfo& table) {
+    return "DELETE FROM " + table.name.quoted() + " d WHERE " + key_list(table, "d.") + " IN (" +
+           given_keys(table, "$1") + ") AND NOT EXISTS (SELECT 1 FROM " + kStageTable +
+           " s WHERE " + key_list(table, "s.") + " = " + key_list(table, "d.") + ")";
 }
 
 std::string json_array(std::vector<std::string>::const_iterator begin,
@@ -55,31 +54,29 @@ std::string json_array(std::vector<std::string>::const_iterator begin,
 
 }  // namespace
 
-RepairCounts enqueue_repairs(pqxx::connection& source, const TableInfo& table,
-                             const std::vector<std::string>& keys) {
-    pqxx::work tx(source, "repair");
-    const pqxx::result relid = pq::exec(tx, kRelid, table.name.schema, table.name.name);
-    if (relid.empty())
-        throw UsageError("table " + table.name.display() +
-                         " is not captured, so --repair cannot heal it: run db_setup --table " +
-                         table.name.display() + " first");
-    // SHARE waits for in-flight writers and holds new ones off until this commits: which
-    // keys exist is read under the lock, and every later write logs a later timestamp.
-    pq::exec0(tx, "LOCK TABLE " + table.name.quoted() + " IN SHARE MODE");
-    const RepairStatements statements = repair_statements(table);
+RepairCounts repair_rows(pqxx::connection& source, pqxx::connection& dest, const TableInfo& table,
+                         const std::vector<std::string>& keys) {
     RepairCounts counts;
+    const std::string target = table.name.quoted();
     for (std::size_t at = 0; at < keys.size(); at += kKeysPerStatement) {
         const auto begin = keys.begin() + static_cast<std::ptrdiff_t>(at);
         const auto end = keys.begin() +
                          static_cast<std::ptrdiff_t>(std::min(keys.size(), at + kKeysPerStatement));
         const std::string batch = json_array(begin, end);
-        counts.rows += pq::exec0(tx, statements.rows, relid[0][0].as<std::uint32_t>(), batch,
-                                 text_array_literal(json_columns(table)))
-                           .affected_rows();
-        counts.deletes += pq::exec0(tx, statements.deletes, relid[0][0].as<std::uint32_t>(), batch)
-                              .affected_rows();
+        pqxx::work dtx(dest, "repair");
+        pq::exec0(dtx, "LOCK TABLE " + target + " IN SHARE ROW EXCLUSIVE MODE");
+        pqxx::read_transaction stx(source, "repair");
+        pq::exec0(dtx, create_stage_sql(table));
+        // COPY takes no parameters: the keys go in as a quoted literal.
+        const std::string query = "SELECT " + copied_columns(table, "t.") + " FROM " + target +
+                                  " t WHERE " + key_list(table, "t.") + " IN (" +
+                                  given_keys(table, stx.quote(batch)) + ")";
+        pq::copy_rows(stx, query, dtx, kStageTable, copied_columns(table));
+        stx.commit();
+        counts.deletes += pq::exec0(dtx, remove_sql(table), batch).affected_rows();
+        counts.rows += pq::exec0(dtx, upsert_sql(table)).affected_rows();
+        dtx.commit();
     }
-    tx.commit();
     return counts;
 }
 

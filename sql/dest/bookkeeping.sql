@@ -69,6 +69,25 @@ CREATE TABLE IF NOT EXISTS cdc.evolved_columns (
     PRIMARY KEY (schema_name, table_name, column_name)
 );
 
+-- Initial loads (db_setup --snapshot), one row per table: each chunk updates it in the
+-- transaction that writes the chunk's rows, so a killed load resumes after its last
+-- completed chunk. last_key: the key column values (as text) of the last chunk's upper
+-- bound; NULL before the first chunk.
+CREATE TABLE IF NOT EXISTS cdc.table_loads (
+    schema_name text NOT NULL,
+    table_name  text NOT NULL,
+    state       text NOT NULL CHECK (state IN ('copying', 'done')),
+    last_key    text[],
+    rows_copied bigint NOT NULL DEFAULT 0,
+    rows_total  bigint,
+    chunks      bigint NOT NULL DEFAULT 0,
+    runs        integer NOT NULL DEFAULT 1,
+    started_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    finished_at timestamptz,
+    PRIMARY KEY (schema_name, table_name)
+);
+
 -- When sql/roles.sql created the consumer's role, give it what the consumer uses here;
 -- db_setup grants the replicated tables one by one.
 DO $grant$

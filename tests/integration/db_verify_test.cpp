@@ -216,7 +216,7 @@ TEST_CASE("db_verify falls back to a full merge when key collations differ") {
     CHECK_MESSAGE(!says(verify, "extra"), verify.log);
 }
 
-TEST_CASE("db_verify --repair heals the destination through the pipeline") {
+TEST_CASE("db_verify --repair heals the destination by copying the differing rows") {
     TestEnv env;
     INFO(env.logs());
     create_equal_accounts(env);
@@ -229,9 +229,12 @@ TEST_CASE("db_verify --repair heals the destination through the pipeline") {
 
     const auto repair = env.verify({"--repair"});
     CHECK_MESSAGE(repair.exit_code == 1, repair.log);
-    CHECK_MESSAGE(says(repair, "repair: enqueued 2 current rows and 1 deletes"), repair.log);
+    CHECK_MESSAGE(says(repair,
+                       "repair: copied 2 current rows to the destination and removed 1 "
+                       "rows the source does not hold"),
+                  repair.log);
 
-    drain_pipeline(env);
+    // Healed without the pipeline: nothing went through cdc.log.
     const auto healed = env.verify();
     CHECK_MESSAGE(healed.exit_code == 0, healed.log);
     CHECK(query_value(env.dest_url(), "SELECT count(*) FROM accounts WHERE id = 5") == "0");

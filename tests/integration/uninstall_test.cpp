@@ -104,7 +104,10 @@ TEST_CASE("db_setup installs again after uninstall and replication resumes") {
     const auto removed = uninstall(env);
     REQUIRE_MESSAGE(removed.exit_code == 0, removed.log);
 
-    const auto setup = env.setup({"--table", "public.items", "--snapshot"});
+    // The destination's rows are from before the uninstall, current or not: --force reloads.
+    const auto refused = env.setup({"--table", "public.items", "--snapshot"});
+    CHECK_MESSAGE(refused.exit_code == 2, refused.log);
+    const auto setup = env.setup({"--table", "public.items", "--snapshot", "--force"});
     REQUIRE_MESSAGE(setup.exit_code == 0, setup.log);
     CHECK(query_value(env.source_url(), kPgtrailTriggers) == "2");
     exec(env.source_url(),
