@@ -11,7 +11,7 @@
 #
 # The chroot is made once with debootstrap from the host's Debian mirror and reused from
 # ${PGTRAIL_CHROOT_DIR:-/var/cache/pgtrail/trixie} (remove it to start over); the build tree
-# (/build) and its ccache stay inside it. Needs root for debootstrap, mount and chroot.
+# (/build, made anew each run) and its ccache stay inside it. Needs root for debootstrap, mount and chroot.
 # Whatever the script mounts, and every process left running inside the chroot, is
 # unmounted and stopped when it exits, whether the tests pass or not.
 set -euo pipefail
@@ -129,6 +129,10 @@ bash /src/scripts/install-deps.sh
 command -v ccache >/dev/null || apt-get install -y -qq --no-install-recommends ccache >/dev/null
 echo "test-debian13: $(. /etc/os-release && echo "$PRETTY_NAME"), $(g++ --version | head -1)," \
     "libpqxx $(pkg-config --modversion libpqxx), PostgreSQL $(ls /usr/lib/postgresql | xargs)"
+# /src may be another checkout than last time, whose files can be older than the objects
+# built from the previous one, so make would keep stale objects: start from an empty tree
+# and let ccache make the rebuild quick.
+rm -rf /build
 cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache \
     >/dev/null
 cmake --build /build -j2
