@@ -83,18 +83,11 @@ std::string merge_sql(const TableInfo& table) {
            ") DO UPDATE SET " + set + "\nWHERE d." + quote_ident(kGuardTsColumn) + " IS NULL";
 }
 
-// After a direct COPY: the copied rows whose key has a tombstone go again. Only copied rows
-// have NULL guards and a tombstone's delete removed every row that was there before it.
-std::string drop_tombstoned_sql(const TableInfo& table) {
-    std::string match;
-    for (const auto& pk : table.pk_columns)
-        match += " AND d." + quote_ident(pk) + " = r." + quote_ident(pk);
-    return "DELETE FROM " + table.name.quoted() +
-           " d USING cdc.tombstones t CROSS JOIN LATERAL pg_catalog.json_populate_record(NULL::" +
-           table.name.quoted() +
-           ", t.pk::pg_catalog.json) r\nWHERE t.schema_name = $1 AND t.table_name = $2 AND d." +
-           quote_ident(kGuardTsColumn) + " IS NULL" + match;
-}
+// A key with a tombstone is the stream's, and the range check cannot see tombstones (their
+// keys are JSON text): only a table without any may take the direct path. Under the chunk's
+// lock the consumer can write no new one for it.
+constexpr const char* kHasTombstones =
+    "SELECT EXISTS (SELECT 1 FROM cdc.tombstones WHERE schema_name = $1 AND table_name = $2)";
 
 }  // namespace
 
@@ -127,9 +120,11 @@ Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableIn
     const std::string query = "SELECT " + copied_columns(table, "t.") + " FROM " + target + " t" +
                               range_sql(stx, table, after, chunk.upto);
     chunk.direct =
-        direct_allowed && !pq::exec1(dtx, "SELECT EXISTS (SELECT 1 FROM " + target + " t" +
-                                              range_sql(dtx, table, after, chunk.upto) + ")")[0]
-                               .as<bool>();
+        direct_allowed &&
+        !pq::exec1(dtx, kHasTombstones, table.name.schema, table.name.name)[0].as<bool>() &&
+        !pq::exec1(dtx, "SELECT EXISTS (SELECT 1 FROM " + target + " t" +
+                            range_sql(dtx, table, after, chunk.upto) + ")")[0]
+             .as<bool>();
     // The rows copied are counted where they landed: libpqxx passes COPY lines through
     // without telling how many.
     if (chunk.direct) {
@@ -137,7 +132,6 @@ Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableIn
         chunk.rows = pq::exec1(dtx, "SELECT count(*) FROM " + target + " t" +
                                         range_sql(dtx, table, after, chunk.upto))[0]
                          .as<std::int64_t>();
-        pq::exec0(dtx, drop_tombstoned_sql(table), table.name.schema, table.name.name);
     } else {
         pq::exec0(dtx, create_stage_sql(table));
         pq::copy_rows(stx, query, dtx, kStageTable, copied_columns(table));

@@ -23,8 +23,8 @@ struct Chunk {
 // that first locks the table against the consumer's writes (never the source's writers).
 // Keys the destination already has a replicated row or a tombstone for are left to the
 // change stream (docs/design.md, "Initial load", says why that is exact). `direct_allowed`:
-// both sides sort the key alike, so an empty key range on the destination proves no
-// conflict and the rows may go straight into the table.
+// both sides sort the key alike, so on a table without tombstones an empty key range on the
+// destination proves no conflict and the rows may go straight into the table.
 Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableInfo& table,
                  const std::optional<std::vector<std::string>>& after, std::int64_t chunk_rows,
                  bool direct_allowed);
