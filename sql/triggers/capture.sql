@@ -20,10 +20,24 @@ CREATE TABLE IF NOT EXISTS cdc.log (
     before_json_nulls text[],
     after_json_nulls  text[]
 );
--- Logs installed before the JSON-null columns existed gain them.
-ALTER TABLE cdc.log ADD COLUMN IF NOT EXISTS before_json_nulls text[];
-ALTER TABLE cdc.log ADD COLUMN IF NOT EXISTS after_json_nulls text[];
-CREATE INDEX IF NOT EXISTS log_txid ON cdc.log (txid);
+-- Logs installed before the JSON-null columns existed gain them. Each upgrade below runs
+-- only when it is missing: ALTER TABLE and CREATE INDEX lock cdc.log first even when there
+-- is nothing to do, against every captured write, the producer and autovacuum, and
+-- db_setup runs under a short lock_timeout (setup/capture_installer.cpp), so on a busy log
+-- an unconditional one would never get its lock.
+DO $upgrade$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute
+                   WHERE attrelid = 'cdc.log'::pg_catalog.regclass
+                     AND attname = 'after_json_nulls' AND NOT attisdropped) THEN
+        ALTER TABLE cdc.log ADD COLUMN IF NOT EXISTS before_json_nulls text[],
+                            ADD COLUMN IF NOT EXISTS after_json_nulls text[];
+    END IF;
+    IF pg_catalog.to_regclass('cdc.log_txid') IS NULL THEN
+        CREATE INDEX log_txid ON cdc.log (txid);
+    END IF;
+END
+$upgrade$;
 
 -- cdc.log is a queue: every row is inserted once and deleted soon after (producer/
 -- log_pruner.cpp), so its live size stays near zero while its dead rows grow with the change
@@ -34,13 +48,24 @@ CREATE INDEX IF NOT EXISTS log_txid ON cdc.log (txid);
 -- throttling (vacuuming a small table is cheap), and analyzes at the same pace so the
 -- planner's picture of the table follows its churn. The producer's position row is updated
 -- once per batch; those updates are HOT and page pruning keeps that one-row table on a page.
-ALTER TABLE cdc.log SET (
-    autovacuum_vacuum_scale_factor = 0,
-    autovacuum_vacuum_threshold = 5000,
-    autovacuum_vacuum_cost_delay = 0,
-    autovacuum_analyze_scale_factor = 0,
-    autovacuum_analyze_threshold = 20000
-);
+DO $vacuum$
+BEGIN
+    IF NOT coalesce((SELECT reloptions OPERATOR(pg_catalog.@>) ARRAY[
+                         'autovacuum_vacuum_scale_factor=0', 'autovacuum_vacuum_threshold=5000',
+                         'autovacuum_vacuum_cost_delay=0', 'autovacuum_analyze_scale_factor=0',
+                         'autovacuum_analyze_threshold=20000']::text[]
+                     FROM pg_catalog.pg_class WHERE oid = 'cdc.log'::pg_catalog.regclass),
+                    false) THEN
+        ALTER TABLE cdc.log SET (
+            autovacuum_vacuum_scale_factor = 0,
+            autovacuum_vacuum_threshold = 5000,
+            autovacuum_vacuum_cost_delay = 0,
+            autovacuum_analyze_scale_factor = 0,
+            autovacuum_analyze_threshold = 20000
+        );
+    END IF;
+END
+$vacuum$;
 
 -- Which tables are captured and their primary-key columns, so the trigger never has to
 -- look up the key: the producer derives it from the row.

@@ -1,6 +1,8 @@
 // db_setup runs again on every deploy; a second run must change nothing.
 #include <doctest/doctest.h>
 
+#include <pqxx/pqxx>
+
 #include "harness/sql.hpp"
 #include "harness/test_env.hpp"
 
@@ -85,4 +87,26 @@ TEST_CASE("db_setup --snapshot copies the rows a table already holds") {
     CHECK(query_value(env.dest_url(), "SELECT v FROM old_rows WHERE id = 7") == "changed");
     const auto verify = env.verify();
     CHECK_MESSAGE(verify.exit_code == 0, verify.log);
+}
+
+// Adding a table must not wait for the writers of the tables already captured: their
+// in-flight writes hold cdc.log, which a rerun of the capture SQL must then leave unlocked.
+TEST_CASE("db_setup adds a table while a write to another captured table is in flight") {
+    TestEnv env;
+    INFO(env.logs());
+    const auto first = env.setup({"--demo"});
+    REQUIRE_MESSAGE(first.exit_code == 0, first.log);
+    exec(env.source_url(), "CREATE TABLE public.added (id int PRIMARY KEY, v text)");
+
+    pqxx::connection writer(env.source_url());
+    pqxx::work in_flight(writer);
+    in_flight.exec("INSERT INTO employees (first_name) VALUES ('in flight')");
+    const auto added = env.setup({"--table", "public.added", "--retry-for", "5"});
+    CHECK_MESSAGE(added.exit_code == 0, added.log);
+    in_flight.commit();
+
+    exec(env.source_url(), "INSERT INTO added VALUES (1, 'captured')");
+    CHECK(query_value(env.source_url(),
+                      "SELECT count(*) FROM cdc.log WHERE relid = 'public.added'::regclass") ==
+          "1");
 }
