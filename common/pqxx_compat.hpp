@@ -8,7 +8,9 @@
 // - 7.0 makes array_parser's juncture an enum class; 7.10 deprecates field::as_array() for
 //   pqxx::array.
 // - 7.0 renames readwrite_policy to write_policy.
-// - 7.7 deprecates the stream_to(tx, table) constructor for the raw_table() factory.
+// - COPY of text fields (CopyWriter): 7.7 has the raw_table() factory and deprecates the
+//   stream_to(tx, table) constructor; 6.4's stream_to octal-escapes non-ASCII bytes, so there
+//   the line is escaped by hand and written with the deprecated tablewriter.
 // - result::size_type is unsigned in 6.4 and int in 7.x: code compares sizes as that type.
 // - GCC 14 reports a false -Wmaybe-uninitialized inside the inline template part of 7.10's
 //   params::append, so exec* convert each value to text here, with the same is_null and
@@ -21,7 +23,7 @@
 //   and raw_table() factories and a working stream_to << stream_from; 7.10 deprecates
 //   stream_from, query() included, for the typed transaction_base::stream(), which cannot
 //   pass lines through unparsed.
-// Everything else pgtrail uses (exec(query), prepare, stream_to's <<, affected_rows) is shared.
+// Everything else pgtrail uses (exec(query), prepare, affected_rows) is shared.
 
 #include <optional>
 #include <pqxx/pqxx>
@@ -132,14 +134,72 @@ pqxx::result exec_prepared0(pqxx::transaction_base& tx, const std::string& name,
 #endif
 }
 
-// A COPY ... FROM STDIN into `table`, given as SQL (quoted or qualified already).
-inline pqxx::stream_to stream_into(pqxx::transaction_base& tx, const std::string& table) {
+// A COPY `table` FROM STDIN taking rows of text fields and NULLs (nullopt). 7.x's stream_to
+// takes a container and escapes only COPY's special characters. 6.4's takes tuples only, and
+// it writes every non-ASCII byte as an octal escape, which PostgreSQL stores as it is,
+// unconverted from the client encoding; so for 6.4 the line is escaped here and written raw
+// with the deprecated tablewriter. Either way the server converts the text from the session's
+// client encoding (UTF8) into the database's.
+class CopyWriter {
+public:
+    CopyWriter(pqxx::transaction_base& tx, const std::string& table)
 #if PGTRAIL_PQXX_AT_LEAST(7, 7)
-    return pqxx::stream_to::raw_table(tx, table);
+        : out_(pqxx::stream_to::raw_table(tx, table)){}
 #else
-    return pqxx::stream_to(tx, table);
+        : out_(begin(tx, table)) {
+    }
 #endif
-}
+
+          void write(const std::vector<std::optional<std::string>>& fields) {
+#if PGTRAIL_PQXX_AT_LEAST(7, 7)
+        out_ << fields;
+#else
+        line_.clear();
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            if (i > 0) line_ += '\t';
+            if (!fields[i]) {
+                line_ += "\\N";
+                continue;
+            }
+            for (const char c : *fields[i]) {
+                switch (c) {
+                    case '\\':
+                        line_ += "\\\\";
+                        break;
+                    case '\t':
+                        line_ += "\\t";
+                        break;
+                    case '\n':
+                        line_ += "\\n";
+                        break;
+                    case '\r':
+                        line_ += "\\r";
+                        break;
+                    default:
+                        line_ += c;
+                }
+            }
+        }
+        out_.write_raw_line(line_);
+#endif
+    }
+
+    void complete() { out_.complete(); }
+
+private:
+#if PGTRAIL_PQXX_AT_LEAST(7, 7)
+    pqxx::stream_to out_;
+#else
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    static pqxx::tablewriter begin(pqxx::transaction_base& tx, const std::string& table) {
+        return pqxx::tablewriter(tx, table);
+    }
+    pqxx::tablewriter out_;
+#pragma GCC diagnostic pop
+    std::string line_;
+#endif
+};
 
 // Streams the rows of `query`, run as COPY (query) TO STDOUT in `from`, into COPY `table`
 // (`columns`) FROM STDIN in `to`, one text line at a time and unparsed, so memory holds a

@@ -9,8 +9,11 @@ namespace {
 // otherwise apply to this very query, and PostgreSQL drops the running timeout as soon as
 // a statement of the query starts with statement_timeout 0. search_path comes next, so
 // nothing after it could resolve through a search_path of the role's. lc_monetary is the
-// capture trigger's, so money reads back as it was captured (and snapshots print it alike). Plain
-// SET lasts for the session; the program's name follows as a quoted literal.
+// capture trigger's, so money reads back as it was captured (and snapshots print it alike). JIT
+// is off: pgtrail's statements are set-based merges of a few thousand rows whose cost estimates
+// pass jit_above_cost, and compiling them took longer than running them (a 10,000-row apply
+// statement: 330 ms with JIT, 176 ms without; docs/design.md "Apply speed"). Plain SET lasts
+// for the session; the program's name follows as a quoted literal.
 constexpr const char* kPinSession =
     "SET statement_timeout = 0; "
     "SET lock_timeout = 0; "
@@ -23,6 +26,7 @@ constexpr const char* kPinSession =
     "SET extra_float_digits = 3; "
     "SET bytea_output = 'hex'; "
     "SET lc_monetary = 'C'; "
+    "SET jit = off; "
     "SET application_name = ";
 
 // SQLSTATE query_canceled. A role's statement_timeout still applies to the first statement

@@ -27,7 +27,7 @@ ApplyLane::ApplyLane(const std::string& dest, const RetrySettings& retry)
 pqxx::connection& ApplyLane::connection() {
     if (!conn_) {
         conn_ = connect_with_retry(dest_, "destination", retry_.budget());
-        applier_.attach(*conn_);
+        applier_.attach();
     }
     return *conn_;
 }
@@ -56,6 +56,7 @@ std::size_t ApplyLane::commit(const DecodedBatch& batch, const Messages& message
                               const std::map<TableName, TableInfo>& tables,
                               const OffsetStore& offsets, DeadLetterSink& dead_letters) {
     pqxx::connection& conn = connection();
+    applier_.prepare(conn, batch.changes, tables);
     bool isolate = false;
     {
         pqxx::work tx(conn, "apply batch");

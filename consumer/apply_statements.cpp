@@ -1,50 +1,36 @@
 #include "consumer/apply_statements.hpp"
 
+#include <algorithm>
+
 #include "common/sql_names.hpp"
 
 namespace pgtrail {
 
-std::string create_stage_table_sql(StagedText staged) {
-    const std::string text = staged == StagedText::utf8_text ? "text" : "bytea";
-    const std::string json = staged == StagedText::utf8_text ? "json" : "bytea";
-    return "CREATE TEMP TABLE IF NOT EXISTS cdc_stage (\n"
-           "    tbl   integer NOT NULL,\n"
-           "    op    \"char\" NOT NULL,\n"
-           "    ts_us bigint NOT NULL,\n"
-           "    seq   bigint NOT NULL,\n"
-           "    pk    " +
-           text +
-           " NOT NULL,\n"
-           "    image " +
-           json +
-           " NOT NULL,\n"
-           "    json_nulls integer[]\n"
-           ") ON COMMIT DELETE ROWS";
+bool StageLayout::any_structured() const {
+    return std::find(columns.begin(), columns.end(), StagedAs::structured) != columns.end();
 }
 
 namespace {
 
 constexpr const char* kStagedTs = "'epoch'::timestamptz + s.ts_us * interval '1 microsecond'";
 
-// The staged key and row as text and json in the destination's encoding.
-struct Staged {
-    std::string pk;
-    std::string image;
-};
+std::string stage_column(std::size_t index) { return "c" + std::to_string(index + 1); }
 
-Staged staged_sql(StagedText staged) {
-    if (staged == StagedText::utf8_text) return {"s.pk", "s.image"};
-    return {"convert_from(s.pk, 'UTF8')", "convert_from(s.image, 'UTF8')::json"};
+// A destination column's value in the merge: its stage column, or for a structured one the
+// member of the row's JSON object as json_populate_record converts it (r, see from_stage).
+std::string staged_value(const TableInfo& table, const StageLayout& layout, std::size_t index) {
+    if (layout.columns[index] == StagedAs::structured)
+        return "r." + quote_ident(table.columns[index].name);
+    return "s." + stage_column(index);
 }
 
-// A column's value from the staged image r. json_populate_record reads JSON null as SQL
-// NULL, so for json/jsonb columns the staged positions of JSON nulls (Change::
-// json_null_columns) say which NULLs are JSON null.
-std::string staged_value(const Column& column, std::size_t position) {
-    const std::string value = "r." + quote_ident(column.name);
-    if (column.type != "json" && column.type != "jsonb") return value;
-    return "CASE WHEN " + std::to_string(position) +
-           " = ANY (s.json_nulls) THEN 'null'::" + column.type + " ELSE " + value + " END";
+std::string from_stage(const TableInfo& table, const StageLayout& layout,
+                       const std::string& stage) {
+    std::string from = stage + " s";
+    if (layout.any_structured())
+        from += "\nCROSS JOIN LATERAL json_populate_record(NULL::" + table.name.quoted() +
+                ", s.structured) r";
+    return from;
 }
 
 std::string joined(const std::vector<std::string>& items, const char* separator) {
@@ -59,56 +45,62 @@ std::string joined(const std::vector<std::string>& items, const char* separator)
 // The tombstone check ends in OFFSET 0 so PostgreSQL keeps it a per-row probe of the
 // tombstones' primary key. As an anti-join it would be planned from statistics, and right
 // after a mass delete (a million fresh tombstones autovacuum has not analyzed yet) that plan
-// compared every staged row with every tombstone.
-std::string upsert_sql(const TableInfo& table, const std::string& target, const Staged& staged) {
+// compared every staged row with every tombstone. The uncorrelated test before it runs once
+// per statement (an InitPlan), so a table without tombstones skips the probe of every row.
+constexpr const char* kNoNewerTombstone =
+    "  AND (NOT EXISTS (SELECT 1 FROM cdc.tombstones t0\n"
+    "                   WHERE t0.schema_name = $1 AND t0.table_name = $2)\n"
+    "       OR NOT EXISTS (SELECT 1 FROM cdc.tombstones t\n"
+    "    WHERE t.schema_name = $1 AND t.table_name = $2 AND t.pk = s.pk\n"
+    "      AND (t._cdc_ts, t._cdc_seq) >= (";
+
+std::string upsert_sql(const TableInfo& table, const StageLayout& layout,
+                       const std::string& stage) {
     const std::string ts = quote_ident(kGuardTsColumn);
     const std::string seq = quote_ident(kGuardSeqColumn);
     std::vector<std::string> columns, selected, assignments, pk;
     for (std::size_t i = 0; i < table.columns.size(); ++i) {
-        const Column& column = table.columns[i];
-        const std::string name = quote_ident(column.name);
+        const std::string name = quote_ident(table.columns[i].name);
         columns.push_back(name);
-        selected.push_back(staged_value(column, i + 1));
+        selected.push_back(staged_value(table, layout, i));
         assignments.push_back(name + " = EXCLUDED." + name);
     }
     assignments.push_back(ts + " = EXCLUDED." + ts);
     assignments.push_back(seq + " = EXCLUDED." + seq);
     for (const auto& column : table.pk_columns) pk.push_back(quote_ident(column));
 
-    return "INSERT INTO " + target + " AS d (" + joined(columns, ", ") + ", " + ts + ", " + seq +
-           ")\nSELECT " + joined(selected, ", ") + ", " + kStagedTs + ", s.seq\nFROM " +
-           kStageTable + " s\nCROSS JOIN LATERAL json_populate_record(NULL::" + target + ", " +
-           staged.image +
-           ") r\nWHERE s.tbl = $1 AND s.op <> 'd'\n"
-           "  AND NOT EXISTS (SELECT 1 FROM cdc.tombstones t\n"
-           "    WHERE t.schema_name = $2 AND t.table_name = $3 AND t.pk = " +
-           staged.pk +
-           "\n"
-           "      AND (t._cdc_ts, t._cdc_seq) >= (" +
-           kStagedTs + ", s.seq) OFFSET 0)\nON CONFLICT (" + joined(pk, ", ") + ") DO UPDATE SET " +
-           joined(assignments, ", ") + "\nWHERE d." + ts + " IS NULL OR (d." + ts + ", d." + seq +
-           ") < (EXCLUDED." + ts + ", EXCLUDED." + seq + ")";
+    return "INSERT INTO " + table.name.quoted() + " AS d (" + joined(columns, ", ") + ", " + ts +
+           ", " + seq + ")\nSELECT " + joined(selected, ", ") + ", " + kStagedTs +
+           ", s.seq\nFROM " + from_stage(table, layout, stage) + "\nWHERE s.op <> 'd'\n" +
+           kNoNewerTombstone + kStagedTs + ", s.seq) OFFSET 0))\nON CONFLICT (" + joined(pk, ", ") +
+           ") DO UPDATE SET " + joined(assignments, ", ") + "\nWHERE d." + ts + " IS NULL OR (d." +
+           ts + ", d." + seq + ") < (EXCLUDED." + ts + ", EXCLUDED." + seq + ")";
 }
 
-std::string remove_sql(const TableInfo& table, const std::string& target, const Staged& staged) {
+std::string remove_sql(const TableInfo& table, const StageLayout& layout,
+                       const std::string& stage) {
     const std::string ts = quote_ident(kGuardTsColumn);
     const std::string seq = quote_ident(kGuardSeqColumn);
     // Key columns get positional aliases so they cannot collide with the staging columns.
     std::vector<std::string> keys, matches;
-    for (std::size_t i = 0; i < table.pk_columns.size(); ++i) {
-        const std::string alias = "_k" + std::to_string(i + 1);
-        keys.push_back("r." + quote_ident(table.pk_columns[i]) + " AS " + alias);
-        matches.push_back("d." + quote_ident(table.pk_columns[i]) + " = x." + alias);
+    for (std::size_t k = 0; k < table.pk_columns.size(); ++k) {
+        const auto column =
+            std::find_if(table.columns.begin(), table.columns.end(),
+                         [&](const Column& c) { return c.name == table.pk_columns[k]; });
+        const auto index = static_cast<std::size_t>(std::distance(table.columns.begin(), column));
+        const std::string alias = "_k" + std::to_string(k + 1);
+        keys.push_back(staged_value(table, layout, index) + " AS " + alias);
+        matches.push_back("d." + quote_ident(table.pk_columns[k]) + " = x." + alias);
     }
-    return "WITH doomed AS (\n  SELECT " + staged.pk + " AS _pk, " + std::string(kStagedTs) +
-           " AS _ts, s.seq AS _seq, " + joined(keys, ", ") + "\n  FROM " + kStageTable +
-           " s\n  CROSS JOIN LATERAL json_populate_record(NULL::" + target + ", " + staged.image +
-           ") r\n  WHERE s.tbl = $1 AND s.op = 'd'\n), removed AS (\n  DELETE FROM " + target +
+    return "WITH doomed AS (\n  SELECT s.pk AS _pk, " + std::string(kStagedTs) +
+           " AS _ts, s.seq AS _seq, " + joined(keys, ", ") + "\n  FROM " +
+           from_stage(table, layout, stage) +
+           "\n  WHERE s.op = 'd'\n), removed AS (\n  DELETE FROM " + table.name.quoted() +
            " d USING doomed x\n  WHERE " + joined(matches, " AND ") + "\n    AND (d." + ts +
            " IS NULL OR (d." + ts + ", d." + seq +
            ") < (x._ts, x._seq))\n)\n"
            "INSERT INTO cdc.tombstones (schema_name, table_name, pk, _cdc_ts, _cdc_seq)\n"
-           "SELECT $2, $3, x._pk, x._ts, x._seq FROM doomed x\n"
+           "SELECT $1, $2, x._pk, x._ts, x._seq FROM doomed x\n"
            "ON CONFLICT (schema_name, table_name, pk) DO UPDATE\n"
            "SET _cdc_ts = EXCLUDED._cdc_ts, _cdc_seq = EXCLUDED._cdc_seq, "
            "written_at = EXCLUDED.written_at\n"
@@ -118,10 +110,21 @@ std::string remove_sql(const TableInfo& table, const std::string& target, const 
 
 }  // namespace
 
-ApplyStatements build_apply_statements(const TableInfo& table, StagedText staged) {
-    const std::string target = table.name.quoted();
-    const Staged sql = staged_sql(staged);
-    return {upsert_sql(table, target, sql), remove_sql(table, target, sql)};
+std::string create_stage_table_sql(const TableInfo& table, const StageLayout& layout,
+                                   const std::string& stage) {
+    std::string sql = "CREATE TEMP TABLE IF NOT EXISTS " + stage +
+                      " (\n    op \"char\" NOT NULL,\n    ts_us bigint NOT NULL,\n"
+                      "    seq bigint NOT NULL,\n    pk text NOT NULL";
+    for (std::size_t i = 0; i < table.columns.size(); ++i)
+        if (layout.columns[i] != StagedAs::structured)
+            sql += ",\n    " + stage_column(i) + " " + table.columns[i].type;
+    if (layout.any_structured()) sql += ",\n    structured json";
+    return sql + "\n) ON COMMIT DELETE ROWS";
+}
+
+ApplyStatements build_apply_statements(const TableInfo& table, const StageLayout& layout,
+                                       const std::string& stage) {
+    return {upsert_sql(table, layout, stage), remove_sql(table, layout, stage)};
 }
 
 }  // namespace pgtrail

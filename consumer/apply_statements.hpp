@@ -1,25 +1,46 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/table_catalog.hpp"
 
 namespace pgtrail {
 
-// How the stage holds a change's key and row text. libpqxx 6's COPY writes every non-ASCII
-// byte as an octal escape, which PostgreSQL stores as it is, unconverted from the client
-// encoding: right for a UTF-8 destination, wrong for any other. There the text is staged as
-// its UTF-8 bytes (bytea, hex: ASCII on the wire) and converted by convert_from, which also
-// refuses a character the destination's encoding lacks.
-enum class StagedText { utf8_text, utf8_bytes };
+// How a destination column's value travels from the row JSON to the table. Scalar values
+// (numbers, text, dates, enums, ranges...) are COPYed into a stage column of the column's
+// own type, so PostgreSQL parses each one once, with the same input function
+// json_populate_record would call on the same text. json/jsonb take the JSON text as it is.
+// Arrays, composites and domains keep json_populate_record, which converts JSON arrays and
+// objects element by element: the stage holds them as one JSON object per row.
+enum class StagedAs { scalar, json, structured };
 
-// The temporary staging table a batch is COPYed into before it is merged. One row per
-// reduced change; `tbl` numbers the batch's tables so one COPY serves them all.
-std::string create_stage_table_sql(StagedText staged);
-inline constexpr const char* kStageTable = "pg_temp.cdc_stage";
+struct StageLayout {
+    std::vector<StagedAs> columns;  // one per TableInfo::columns entry, in the same order
+    bool any_structured() const;
+};
 
-// The two statements that merge a staged batch into one destination table. Parameters:
-// $1 the table's number in the stage, $2 its schema name, $3 its table name.
+// The catalog query behind a layout: per column of $1.$2, its name, whether its type is json
+// or jsonb, and whether it is an array, a composite or a domain.
+inline constexpr const char* kStageLayoutQuery =
+    "SELECT a.attname, a.atttypid IN ('pg_catalog.json'::pg_catalog.regtype, "
+    "'pg_catalog.jsonb'::pg_catalog.regtype), "
+    "t.typcategory = 'A' OR t.typtype IN ('c', 'd') "
+    "FROM pg_catalog.pg_attribute a "
+    "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
+    "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped";
+
+// The stage of one destination table, a temporary table COPYed into for each batch: the
+// change's op, source time, sequence and key JSON, then one column per destination column
+// (c1, c2, ... so no user column name can collide with the stage's own), and for tables with
+// structured columns their values as one JSON object.
+std::string create_stage_table_sql(const TableInfo& table, const StageLayout& layout,
+                                   const std::string& stage);
+
+// The two statements that merge a staged batch into its destination table. Parameters: $1
+// the table's schema name, $2 its table name (for cdc.tombstones).
 struct ApplyStatements {
     // Guarded upsert of c/u/r changes: a row is written only if the change is newer than
     // the row's (_cdc_ts, _cdc_seq) (a NULL guard, i.e. a row loaded outside pgtrail, is
@@ -29,7 +50,7 @@ struct ApplyStatements {
     std::string remove;
 };
 
-ApplyStatements build_apply_statements(const TableInfo& table,
-                                       StagedText staged = StagedText::utf8_text);
+ApplyStatements build_apply_statements(const TableInfo& table, const StageLayout& layout,
+                                       const std::string& stage);
 
 }  // namespace pgtrail

@@ -1,50 +1,16 @@
 #include "consumer/sql_applier.hpp"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 
 #include "common/cli_options.hpp"
 #include "common/json_members.hpp"
 #include "common/pqxx_compat.hpp"
 #include "consumer/apply_statements.hpp"
+#include "consumer/stage_rows.hpp"
 
 namespace pgtrail {
 namespace {
-
-// {3,5}, or NULL for a row without JSON nulls.
-std::optional<std::string> positions(const std::vector<int>& columns) {
-    if (columns.empty()) return std::nullopt;
-    std::string array = "{";
-    for (int column : columns) array += (array.size() > 1 ? "," : "") + std::to_string(column);
-    return array + "}";
-}
-
-// bytea input in hex, "\x00ff...", for a text staged as its bytes (StagedText::utf8_bytes).
-std::string hex_bytea(std::string_view bytes) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out = "\\x";
-    out.reserve(2 + 2 * bytes.size());
-    for (const char c : bytes) {
-        const auto byte = static_cast<unsigned char>(c);
-        out.push_back(kDigits[byte / 16]);
-        out.push_back(kDigits[byte % 16]);
-    }
-    return out;
-}
-
-// One COPY for the whole batch; pqxx escapes each field for COPY's text format.
-void stage(pqxx::transaction_base& tx, const std::vector<Change>& changes,
-           const std::map<TableName, int>& table_numbers, StagedText staged) {
-    const bool as_bytes = staged == StagedText::utf8_bytes;
-    pqxx::stream_to copy = pq::stream_into(tx, kStageTable);
-    for (const auto& change : changes)
-        copy << std::make_tuple(
-            table_numbers.at(change.table), std::string(1, change.op), change.ts_us, change.seq,
-            as_bytes ? hex_bytea(change.key) : change.key,
-            as_bytes ? hex_bytea(change.row) : change.row, positions(change.json_null_columns));
-    copy.complete();
-}
-
-constexpr const char* kDatabaseEncoding = "SELECT getdatabaseencoding()";
 
 // SQLSTATE untranslatable_character: a character the destination's encoding lacks.
 constexpr const char* kUntranslatable = "22P05";
@@ -107,6 +73,7 @@ std::string untranslatable_column(pqxx::dbtransaction& tx, const Change& change,
 
 std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change, const TableInfo& table,
                              const std::exception& error) {
+    if (dynamic_cast<const RejectedValue*>(&error) != nullptr) return error.what();
     const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
     if (sql == nullptr || sql->sqlstate() != kUntranslatable)
         return change.table.display() + ": " + one_line(error.what());
@@ -117,40 +84,81 @@ std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change, cons
            one_line(error.what()) + ")";
 }
 
-}  // namespace
-
-void SqlApplier::attach(pqxx::connection& conn) {
-    prepared_.clear();
-    pqxx::nontransaction tx(conn);
-    staged_ = pq::exec1(tx, kDatabaseEncoding)[0].as<std::string>() == "UTF8"
-                  ? StagedText::utf8_text
-                  : StagedText::utf8_bytes;
-    pq::exec0(tx, create_stage_table_sql(staged_));
+// The layout of `table` as the destination's catalog describes its columns.
+StageLayout stage_layout(pqxx::transaction_base& tx, const TableInfo& table) {
+    std::map<std::string, StagedAs> kinds;
+    for (const auto& row : pq::exec(tx, kStageLayoutQuery, table.name.schema, table.name.name)) {
+        const StagedAs kind = row[2].as<bool>()   ? StagedAs::structured
+                              : row[1].as<bool>() ? StagedAs::json
+                                                  : StagedAs::scalar;
+        kinds.emplace(row[0].as<std::string>(), kind);
+    }
+    StageLayout layout;
+    for (const auto& column : table.columns) {
+        const auto found = kinds.find(column.name);
+        if (found == kinds.end())
+            throw std::runtime_error("table " + table.name.display() + ": column " + column.name +
+                                     " is missing on the destination");
+        layout.columns.push_back(found->second);
+    }
+    return layout;
 }
 
-const std::string& SqlApplier::prepared_for(pqxx::connection_base& conn, const TableInfo& table,
-                                            bool remove) {
-    const ApplyStatements statements = build_apply_statements(table, staged_);
-    const std::string& sql = remove ? statements.remove : statements.upsert;
-    auto found = prepared_.find(sql);
-    if (found != prepared_.end()) return found->second;
-    const std::string name = "pgtrail_apply_" + std::to_string(prepared_.size());
-    conn.prepare(name, sql);
-    return prepared_.emplace(sql, name).first->second;
+}  // namespace
+
+void SqlApplier::attach() { prepared_.clear(); }
+
+void SqlApplier::prepare(pqxx::connection& conn, const std::vector<Change>& changes,
+                         const std::map<TableName, TableInfo>& tables) {
+    std::vector<const TableInfo*> missing;
+    for (const auto& change : changes) {
+        const TableInfo& table = tables.at(change.table);
+        const auto found = prepared_.find(table.name);
+        const bool current = found != prepared_.end() && found->second.columns == table.columns;
+        if (!current && std::find(missing.begin(), missing.end(), &table) == missing.end())
+            missing.push_back(&table);
+    }
+    if (missing.empty()) return;
+    std::vector<std::pair<std::string, std::string>> statements;  // name, SQL
+    {
+        pqxx::nontransaction tx(conn);
+        for (const TableInfo* table : missing) {
+            const auto old = prepared_.find(table->name);
+            if (old != prepared_.end()) pq::exec0(tx, "DROP TABLE IF EXISTS " + old->second.stage);
+            const std::string number = std::to_string(++stages_);
+            PreparedTable prepared{table->columns, stage_layout(tx, *table),
+                                   "pg_temp.cdc_stage_" + number, "pgtrail_upsert_" + number,
+                                   "pgtrail_remove_" + number};
+            pq::exec0(tx, create_stage_table_sql(*table, prepared.layout, prepared.stage));
+            ApplyStatements sql = build_apply_statements(*table, prepared.layout, prepared.stage);
+            statements.emplace_back(prepared.upsert, std::move(sql.upsert));
+            statements.emplace_back(prepared.remove, std::move(sql.remove));
+            prepared_.insert_or_assign(table->name, std::move(prepared));
+        }
+    }
+    for (const auto& [name, sql] : statements) conn.prepare(name, sql);
 }
 
 void SqlApplier::apply(pqxx::transaction_base& tx, const std::vector<Change>& changes,
                        const std::map<TableName, TableInfo>& tables) {
-    if (changes.empty()) return;
-    std::map<TableName, int> numbers;
-    for (const auto& change : changes) numbers.try_emplace(change.table, numbers.size());
-    stage(tx, changes, numbers, staged_);
-    for (const auto& [name, number] : numbers) {
+    std::map<TableName, std::vector<const Change*>> by_table;
+    for (const auto& change : changes) by_table[change.table].push_back(&change);
+    for (const auto& [name, table_changes] : by_table) {
         const TableInfo& table = tables.at(name);
-        pq::exec_prepared0(tx, prepared_for(tx.conn(), table, false), number, name.schema,
-                           name.name);
-        pq::exec_prepared0(tx, prepared_for(tx.conn(), table, true), number, name.schema,
-                           name.name);
+        const PreparedTable& prepared = prepared_.at(name);
+        // Every row is turned into fields before COPY starts, so a value stage_fields
+        // rejects leaves no COPY half-written.
+        std::vector<StageFields> rows(table_changes.size());
+        bool upserts = false, deletes = false;
+        for (std::size_t i = 0; i < table_changes.size(); ++i) {
+            stage_fields(*table_changes[i], table, prepared.layout, rows[i]);
+            (table_changes[i]->op == 'd' ? deletes : upserts) = true;
+        }
+        pq::CopyWriter copy(tx, prepared.stage);
+        for (const auto& row : rows) copy.write(row);
+        copy.complete();
+        if (upserts) pq::exec_prepared0(tx, prepared.upsert, name.schema, name.name);
+        if (deletes) pq::exec_prepared0(tx, prepared.remove, name.schema, name.name);
     }
 }
 
@@ -162,7 +170,7 @@ std::vector<DeadLetter> SqlApplier::apply_isolating(pqxx::dbtransaction& tx,
         try {
             pqxx::subtransaction one(tx, "one change");
             apply(one, {change}, tables);
-            pq::exec0(one, std::string("TRUNCATE ") + kStageTable);
+            pq::exec0(one, "TRUNCATE " + prepared_.at(change.table).stage);
             one.commit();
         } catch (const std::exception& e) {
             if (!is_data_error(e)) throw;
@@ -174,6 +182,7 @@ std::vector<DeadLetter> SqlApplier::apply_isolating(pqxx::dbtransaction& tx,
 }
 
 bool is_data_error(const std::exception& error) {
+    if (dynamic_cast<const RejectedValue*>(&error) != nullptr) return true;
     const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
     if (sql == nullptr) return false;
     const std::string& state = sql->sqlstate();

@@ -12,16 +12,21 @@
 
 namespace pgtrail {
 
-// Applies reduced changes to the destination inside the caller's transaction: one COPY of
-// the whole batch into a staging table, then one guarded upsert and one guarded delete per
-// table. PostgreSQL converts the row JSON to column types (json_populate_record), so
-// numbers and text arrive exactly as the source wrote them.
+// Applies reduced changes to the destination inside the caller's transaction: per table one
+// COPY of the batch's rows into the table's typed stage, then one guarded upsert and one
+// guarded delete (apply_statements.hpp says how values are staged).
 class SqlApplier {
 public:
-    // Prepares the connection (staging table). Call again after a reconnect.
-    void attach(pqxx::connection& conn);
+    // Forgets the stages and statements of an earlier connection. Call after a reconnect.
+    void attach();
 
-    // `tables` must hold every table the changes name.
+    // Creates the stage and prepares the statements of every table the changes name that
+    // has none yet on `conn` (or whose columns changed), outside any transaction, so a batch
+    // that rolls back does not take them along. Call before opening the batch's transaction.
+    void prepare(pqxx::connection& conn, const std::vector<Change>& changes,
+                 const std::map<TableName, TableInfo>& tables);
+
+    // `tables` must hold every table the changes name, all prepared.
     void apply(pqxx::transaction_base& tx, const std::vector<Change>& changes,
                const std::map<TableName, TableInfo>& tables);
 
@@ -33,11 +38,16 @@ public:
                                             const std::map<TableName, TableInfo>& tables);
 
 private:
-    const std::string& prepared_for(pqxx::connection_base& conn, const TableInfo& table,
-                                    bool remove);
+    struct PreparedTable {
+        std::vector<Column> columns;  // what the stage and statements were built for
+        StageLayout layout;
+        std::string stage;
+        std::string upsert;  // prepared statement names
+        std::string remove;
+    };
 
-    std::map<std::string, std::string> prepared_;  // statement text -> prepared name
-    StagedText staged_ = StagedText::utf8_text;    // by the destination's encoding
+    std::map<TableName, PreparedTable> prepared_;
+    int stages_ = 0;  // stages created on this connection, for unique names
 };
 
 // True when PostgreSQL rejected the data itself (bad value, constraint, duplicate row in

@@ -5,13 +5,17 @@
 # tears everything down on exit, prints a table of medians and writes the raw values as JSON
 # plus a PNG plot.
 #
-#   scripts/bench.sh [--runs N] [--smoke] [--only overhead|load] [--load-rows N]
+#   scripts/bench.sh [--runs N] [--smoke] [--only bulk|overhead|load] [--load-rows N]
 #
 #   --runs N   independent runs (fresh databases, topic, producer and consumer each); the
 #              table shows medians (default 3)
 #   --smoke    tiny sizes, one run, under a minute; still checks correctness (db_verify,
 #              nothing expired on the broker). Results go to build-bench/bench-smoke/
 #              unless BENCH_OUT is set.
+#   --only bulk
+#              scenarios 6 and 1 alone (limit and bulk, with the footprint during bulk;
+#              about 3 minutes a run), for measuring a change to the consumer's apply; no
+#              plot. Results go to build-bench/bench-bulk/ unless BENCH_OUT is set.
 #   --only overhead
 #              scenario 4 alone (about 5 minutes a run), for measuring a change to the
 #              capture trigger; no plot. Results go to build-bench/bench-overhead/ unless
@@ -84,7 +88,7 @@ while (($#)); do
             shift 2
             ;;
         --only)
-            [[ ${2:-} == overhead || ${2:-} == load ]] || { echo "bench: --only takes: overhead, load" >&2; exit 2; }
+            [[ ${2:-} =~ ^(bulk|overhead|load)$ ]] || { echo "bench: --only takes: bulk, overhead, load" >&2; exit 2; }
             only=$2
             shift 2
             ;;
@@ -742,19 +746,20 @@ run_once() {
     dst_url=postgresql://postgres@127.0.0.1:$dst_port/$db
     say "=== run $run of $runs (logs: ${rdir#"$repo"/})"
     setup_databases
-    [[ -n $only ]] || scenario_limit
+    [[ -n $only && $only != bulk ]] || scenario_limit
     start_producer
     start_consumer
     warm_up
-    if [[ -z $only ]]; then
-        scenario_bulk
-        scenario_small
-    fi
-    quiesce
-    if [[ $only == load ]]; then
+    [[ -n $only && $only != bulk ]] || scenario_bulk
+    [[ -n $only ]] || scenario_small
+    if [[ $only == bulk ]]; then
+        :
+    elif [[ $only == load ]]; then
+        quiesce
         producer_rss_first=0 consumer_rss_first=0
         scenario_load
     else
+        quiesce
         [[ -n $only ]] || scenario_latency
         scenario_overhead
         [[ -n $only ]] || scenario_load
@@ -834,19 +839,22 @@ report() {
         load_note
         return
     fi
-    if [[ -n $only ]]; then
+    if [[ $only == overhead ]]; then
         overhead_rows
         echo
         overhead_note
         return
     fi
-    tp_row "limit: COPY + guarded upsert, new rows/s" limit_insert_rows_s
-    tp_row "limit: COPY + guarded upsert, updates/s" limit_update_rows_s
-    tp_row "bulk insert $(commas "$bulk_rows") (changes/s)" bulk_insert_changes_s bulk_insert_changes_s_share_of_limit
-    tp_row "bulk update $(commas "$bulk_rows") (changes/s)" bulk_update_changes_s bulk_update_changes_s_share_of_limit
-    tp_row "bulk delete $(commas "$bulk_rows") (changes/s)" bulk_delete_changes_s
-    row "  the source txns themselves, s (i/u/d)" \
-        "$(printf '%.1f/%.1f/%.1f' "$(median_of bulk_insert_source_txn_s)" "$(median_of bulk_update_source_txn_s)" "$(median_of bulk_delete_source_txn_s)")" "" ""
+    bulk_report_rows
+    if [[ $only == bulk ]]; then
+        num_row "producer peak RSS MB during bulk" producer_rss_bulk_mb "%.1f"
+        num_row "consumer peak RSS MB during bulk" consumer_rss_bulk_mb "%.1f"
+        num_row "producer CPU s per 100k changes, bulk" producer_cpu_s_per_100k_bulk "%.2f"
+        num_row "consumer CPU s per 100k changes, bulk" consumer_cpu_s_per_100k_bulk "%.2f"
+        echo
+        bulk_note
+        return
+    fi
     tp_row "small txns $(commas "$small_txns") (changes/s)" small_changes_s small_changes_s_share_of_limit
     tp_row "  pgbench TPS alone on the source" small_pgbench_tps
     row "$label_low p50/p95/p99 ms" \
@@ -871,6 +879,20 @@ report() {
     echo "latency: source clock_timestamp() at INSERT to a deferred trigger at the consumer's commit on the destination (same clock);"
     overhead_note
     load_note
+    bulk_note
+}
+
+bulk_report_rows() {
+    tp_row "limit: COPY + guarded upsert, new rows/s" limit_insert_rows_s
+    tp_row "limit: COPY + guarded upsert, updates/s" limit_update_rows_s
+    tp_row "bulk insert $(commas "$bulk_rows") (changes/s)" bulk_insert_changes_s bulk_insert_changes_s_share_of_limit
+    tp_row "bulk update $(commas "$bulk_rows") (changes/s)" bulk_update_changes_s bulk_update_changes_s_share_of_limit
+    tp_row "bulk delete $(commas "$bulk_rows") (changes/s)" bulk_delete_changes_s
+    row "  the source txns themselves, s (i/u/d)" \
+        "$(printf '%.1f/%.1f/%.1f' "$(median_of bulk_insert_source_txn_s)" "$(median_of bulk_update_source_txn_s)" "$(median_of bulk_delete_source_txn_s)")" "" ""
+}
+
+bulk_note() {
     echo "bulk and small: time from the source commit (bulk) or pgbench's start (small) until the destination's rows match, polled every 100 ms."
 }
 
