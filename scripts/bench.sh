@@ -753,7 +753,7 @@ run_once() {
     [[ -n $only && $only != bulk ]] || scenario_bulk
     [[ -n $only ]] || scenario_small
     if [[ $only == bulk ]]; then
-        :
+        producer_rss_first=0 consumer_rss_first=0
     elif [[ $only == load ]]; then
         quiesce
         producer_rss_first=0 consumer_rss_first=0
