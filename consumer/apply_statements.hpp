@@ -20,17 +20,16 @@ struct StageLayout {
     bool any_structured() const;
 };
 
-// The catalog query behind a layout: per column of $1.$2, its name, whether its type is json
-// or jsonb, and whether it is an array, a composite or a domain.
-inline constexpr const char* kStageLayoutQuery =
-    "SELECT a.attname, a.atttypid IN ('pg_catalog.json'::pg_catalog.regtype, "
-    "'pg_catalog.jsonb'::pg_catalog.regtype), "
-    "t.typcategory = 'A' OR t.typtype IN ('c', 'd') "
+// The catalog query behind a layout: the columns of $1.$2 that are arrays, composites or
+// domains.
+inline constexpr const char* kStructuredColumnsQuery =
+    "SELECT a.attname "
     "FROM pg_catalog.pg_attribute a "
     "JOIN pg_catalog.pg_class c ON c.oid = a.attrelid "
     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
     "JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
-    "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped";
+    "WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped "
+    "AND (t.typcategory = 'A' OR t.typtype IN ('c', 'd'))";
 
 // The stage of one destination table, a temporary table COPYed into for each batch: the
 // change's op, source time, sequence and key JSON, then one column per destination column

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <pqxx/pqxx>
+#include <set>
 
 #include "common/cli_options.hpp"
 #include "common/json_members.hpp"
@@ -84,23 +85,19 @@ std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change, cons
            one_line(error.what()) + ")";
 }
 
-// The layout of `table` as the destination's catalog describes its columns.
+// The layout of `table`: json and jsonb by its type name, structured columns as the
+// destination's catalog describes them.
 StageLayout stage_layout(pqxx::transaction_base& tx, const TableInfo& table) {
-    std::map<std::string, StagedAs> kinds;
-    for (const auto& row : pq::exec(tx, kStageLayoutQuery, table.name.schema, table.name.name)) {
-        const StagedAs kind = row[2].as<bool>()   ? StagedAs::structured
-                              : row[1].as<bool>() ? StagedAs::json
-                                                  : StagedAs::scalar;
-        kinds.emplace(row[0].as<std::string>(), kind);
-    }
+    std::set<std::string> structured;
+    for (const auto& row :
+         pq::exec(tx, kStructuredColumnsQuery, table.name.schema, table.name.name))
+        structured.insert(row[0].as<std::string>());
     StageLayout layout;
-    for (const auto& column : table.columns) {
-        const auto found = kinds.find(column.name);
-        if (found == kinds.end())
-            throw std::runtime_error("table " + table.name.display() + ": column " + column.name +
-                                     " is missing on the destination");
-        layout.columns.push_back(found->second);
-    }
+    for (const auto& column : table.columns)
+        layout.columns.push_back(structured.count(column.name) ? StagedAs::structured
+                                 : column.type == "json" || column.type == "jsonb"
+                                     ? StagedAs::json
+                                     : StagedAs::scalar);
     return layout;
 }
 
@@ -146,16 +143,16 @@ void SqlApplier::apply(pqxx::transaction_base& tx, const std::vector<Change>& ch
     for (const auto& [name, table_changes] : by_table) {
         const TableInfo& table = tables.at(name);
         const PreparedTable& prepared = prepared_.at(name);
-        // Every row is turned into fields before COPY starts, so a value stage_fields
-        // rejects leaves no COPY half-written.
-        std::vector<StageFields> rows(table_changes.size());
+        // A value stage_fields rejects throws before its row is written; the COPY's earlier
+        // rows go with the transaction the rejection aborts.
+        StageFields fields;
         bool upserts = false, deletes = false;
-        for (std::size_t i = 0; i < table_changes.size(); ++i) {
-            stage_fields(*table_changes[i], table, prepared.layout, rows[i]);
-            (table_changes[i]->op == 'd' ? deletes : upserts) = true;
-        }
         pq::CopyWriter copy(tx, prepared.stage);
-        for (const auto& row : rows) copy.write(row);
+        for (const Change* change : table_changes) {
+            stage_fields(*change, table, prepared.layout, fields);
+            copy.write(fields);
+            (change->is_delete() ? deletes : upserts) = true;
+        }
         copy.complete();
         if (upserts) pq::exec_prepared0(tx, prepared.upsert, name.schema, name.name);
         if (deletes) pq::exec_prepared0(tx, prepared.remove, name.schema, name.name);
