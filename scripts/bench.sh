@@ -13,9 +13,9 @@
 #              nothing expired on the broker). Results go to build-bench/bench-smoke/
 #              unless BENCH_OUT is set.
 #   --only bulk
-#              scenarios 6 and 1 alone (limit and bulk, with the footprint during bulk;
-#              about 3 minutes a run), for measuring a change to the consumer's apply; no
-#              plot. Results go to build-bench/bench-bulk/ unless BENCH_OUT is set.
+#              scenarios 6, 8 and 1 alone (limit, native logical replication's bulk phases
+#              and pgtrail's, with the footprint during bulk; about 4 minutes a run), for
+#              measuring a change to the consumer's apply; no plot. Results go to build-bench/bench-bulk/ unless BENCH_OUT is set.
 #   --only overhead
 #              scenario 4 alone (about 5 minutes a run), for measuring a change to the
 #              capture trigger; no plot. Results go to build-bench/bench-overhead/ unless
@@ -54,6 +54,11 @@
 #              (rows/s, the share of the pipe's, db_setup's peak RSS); then a second 1M-row
 #              table loaded while 8 pgbench clients update random rows of it: the longest
 #              pgbench transaction during the load is the longest a writer waited.
+#   8 native:  PostgreSQL's own logical replication (a publication and a subscription at
+#              their defaults) between the same two clusters, in a database pair of its own,
+#              before pgtrail's programs start: scenarios 1, 2 and 3 on it, measured alike,
+#              and pgtrail / native for each. Its bulk statements run on a table without a
+#              trigger: the source txn times beside pgtrail's are capture's cost to a writer.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -135,6 +140,7 @@ pg_settings=(
     "checkpoint_timeout = 30min"
     "synchronous_commit = on"
     "max_connections = 100"
+    "wal_level = logical" # for scenario 8; pgtrail itself needs no more than the default
 )
 
 stamp=$(date +%Y%m%d-%H%M%S)
@@ -334,7 +340,7 @@ check_pipeline() {
         [[ -z $pid ]] && continue # deliberately stopped
         alive "$pid" || die "$name exited; last lines of $rdir/$name.log:"$'\n'"$(tail -n 20 "$rdir/$name.log")"
     done
-    if grep -q "changes lost" "$rdir/consumer.log"; then
+    if grep -qs "changes lost" "$rdir/consumer.log"; then
         die "the dev broker dropped messages before the consumer applied them: $(grep -m1 "changes lost" "$rdir/consumer.log")"
     fi
 }
@@ -453,6 +459,7 @@ scenario_limit() {
 }
 
 last() { awk -F'\t' -v k="$1" -v r="$run" '$1 == k && $3 == r { v = $4 } END { printf "%.0f", v }' "$metrics"; }
+last_s() { awk -F'\t' -v k="$1" -v r="$run" '$1 == k && $3 == r { v = $4 } END { printf "%.1f", v }' "$metrics"; }
 
 # Runs one source transaction (statement + fingerprints of the table and its tail) and
 # prints "full tail": the fingerprints are taken inside the transaction, before the commit,
@@ -466,12 +473,15 @@ COMMIT;
 SQL
 }
 
-# 1. Bulk insert, update, delete of bulk_rows rows in single transactions (+ 5. footprint).
-scenario_bulk() {
-    local hi tail_where fps t_start t_commit s pcpu0 ccpu0 pcpu1 ccpu1 step sql timeout_s
+# 1. Bulk insert, update, delete of bulk_rows rows in single transactions (+ 5. footprint
+# of pgtrail's programs). The metric prefix is empty for pgtrail, native_ for scenario 8.
+scenario_bulk() { # [prefix]
+    local prefix=${1:-} hi tail_where fps t_start t_commit s pcpu0 ccpu0 pcpu1 ccpu1 step sql timeout_s
     timeout_s=$((bulk_rows / 1000 + 60)) # even at 1,000 changes/s
-    pcpu0=$(cpu_s "$producer_pid")
-    ccpu0=$(cpu_s "$consumer_pid")
+    if [[ -z $prefix ]]; then
+        pcpu0=$(cpu_s "$producer_pid")
+        ccpu0=$(cpu_s "$consumer_pid")
+    fi
     for step in insert update delete; do
         case $step in
             insert) sql="INSERT INTO employees (first_name, last_name, dob, city, salary)
@@ -488,17 +498,19 @@ scenario_bulk() {
         t_start=$(now_us)
         fps=$(source_txn "$sql" "$tail_where")
         t_commit=$(now_us) # psql returned: committed
-        # For context only: the source transaction's own duration (with capture's trigger).
-        record "bulk_${step}_source_txn_s" s "$(secs "$t_start" "$t_commit")"
-        wait_synced "bulk $step" "$timeout_s" employees salary "${fps% *}" "$tail_where" "${fps#* }"
+        # The source transaction's own duration: with capture's trigger for pgtrail, on a
+        # bare table for native.
+        record "${prefix}bulk_${step}_source_txn_s" s "$(secs "$t_start" "$t_commit")"
+        wait_synced "${prefix}bulk $step" "$timeout_s" employees salary "${fps% *}" "$tail_where" "${fps#* }"
         s=$(secs "$t_commit" "$synced_us")
-        record "bulk_${step}_changes_s" "changes/s" "$(calc "$bulk_rows / $s")"
-        say "bulk $step: $bulk_rows changes in ${s}s after commit = $(last "bulk_${step}_changes_s") changes/s"
-        if [[ $step == insert ]]; then
+        record "${prefix}bulk_${step}_changes_s" "changes/s" "$(calc "$bulk_rows / $s")"
+        say "${prefix}bulk $step: $bulk_rows changes in ${s}s after commit = $(last "${prefix}bulk_${step}_changes_s") changes/s (source txn $(last_s "${prefix}bulk_${step}_source_txn_s") s)"
+        if [[ -z $prefix && $step == insert ]]; then
             record producer_rss_bulk_insert_mb MB "$(peak_rss_mb "$producer_pid")"
             record consumer_rss_bulk_insert_mb MB "$(peak_rss_mb "$consumer_pid")"
         fi
     done
+    [[ -z $prefix ]] || return 0
     pcpu1=$(cpu_s "$producer_pid")
     ccpu1=$(cpu_s "$consumer_pid")
     record producer_cpu_s_per_100k_bulk "CPU s" "$(calc "($pcpu1 - $pcpu0) * 100000 / (3 * $bulk_rows)")"
@@ -526,11 +538,13 @@ run_pgbench() { # log  pgbench arguments...
         die "pgbench failed, see $log: $(tail -n 3 "$log")"
 }
 
-# 2. Many small transactions (+ 5. footprint).
-scenario_small() {
-    local t0 fps tail_where hi s pcpu0 ccpu0 pcpu1 ccpu1 tps log=$rdir/pgbench-small.log want
-    pcpu0=$(cpu_s "$producer_pid")
-    ccpu0=$(cpu_s "$consumer_pid")
+# 2. Many small transactions (+ 5. footprint of pgtrail's programs); prefix as scenario_bulk.
+scenario_small() { # [prefix]
+    local prefix=${1:-} t0 fps tail_where hi s pcpu0 ccpu0 pcpu1 ccpu1 tps log=$rdir/pgbench-${1:-}small.log want
+    if [[ -z $prefix ]]; then
+        pcpu0=$(cpu_s "$producer_pid")
+        ccpu0=$(cpu_s "$consumer_pid")
+    fi
     t0=$(now_us)
     run_pgbench "$log" -c "$small_clients" -j 2 -t "$small_per_client" -f "$sql_dir/small_insert.sql"
     tps=$(pgbench_tps "$log" "$small_txns")
@@ -538,19 +552,21 @@ scenario_small() {
     tail_where="emp_id > $((hi - 1000))"
     want=$(q_src "$db" "$(fp_sql employees salary)")
     [[ ${want%%:*} == "$small_txns" ]] || die "small: the source has ${want%%:*} rows, not $small_txns"
-    wait_synced "small transactions" $((small_txns / 500 + 60)) employees salary "$want" \
+    wait_synced "${prefix}small transactions" $((small_txns / 500 + 60)) employees salary "$want" \
         "$tail_where" "$(q_src "$db" "$(fp_sql employees salary "$tail_where")")"
     s=$(secs "$t0" "$synced_us")
-    pcpu1=$(cpu_s "$producer_pid")
-    ccpu1=$(cpu_s "$consumer_pid")
-    record small_changes_s "changes/s" "$(calc "$small_txns / $s")"
-    record small_pgbench_tps "txn/s" "$tps"
-    record producer_cpu_s_per_100k_small "CPU s" "$(calc "($pcpu1 - $pcpu0) * 100000 / $small_txns")"
-    record consumer_cpu_s_per_100k_small "CPU s" "$(calc "($ccpu1 - $ccpu0) * 100000 / $small_txns")"
-    say "small: $small_txns transactions in ${s}s = $(last small_changes_s) changes/s end to end (pgbench alone: $(last small_pgbench_tps) TPS)"
+    record "${prefix}small_changes_s" "changes/s" "$(calc "$small_txns / $s")"
+    record "${prefix}small_pgbench_tps" "txn/s" "$tps"
+    if [[ -z $prefix ]]; then
+        pcpu1=$(cpu_s "$producer_pid")
+        ccpu1=$(cpu_s "$consumer_pid")
+        record producer_cpu_s_per_100k_small "CPU s" "$(calc "($pcpu1 - $pcpu0) * 100000 / $small_txns")"
+        record consumer_cpu_s_per_100k_small "CPU s" "$(calc "($ccpu1 - $ccpu0) * 100000 / $small_txns")"
+    fi
+    say "${prefix}small: $small_txns transactions in ${s}s = $(last "${prefix}small_changes_s") changes/s end to end (pgbench alone: $(last "${prefix}small_pgbench_tps") TPS)"
     # Empty the table for what follows (unmeasured; TRUNCATE of a captured table is refused).
     q_src "$db" "DELETE FROM employees"
-    wait_synced "small cleanup" $((small_txns / 500 + 60)) employees salary "0:0"
+    wait_synced "${prefix}small cleanup" $((small_txns / 500 + 60)) employees salary "0:0"
 }
 
 # 3. Latency at a steady rate: rate, seconds, metric prefix.
@@ -579,9 +595,35 @@ latency_phase() {
     say "latency @$rate/s ($txn_rate txn/s x $per_txn rows, $n changes): p50 $(printf %.1f "$p50") ms, p95 $(printf %.1f "$p95") ms, p99 $(printf %.1f "$p99") ms"
 }
 
-scenario_latency() {
-    latency_phase "$lat_low_rate" "$lat_low_s" lat_low
-    latency_phase "$lat_high_rate" "$lat_high_s" lat_high
+scenario_latency() { # [prefix]
+    latency_phase "$lat_low_rate" "$lat_low_s" "${1:-}lat_low"
+    latency_phase "$lat_high_rate" "$lat_high_s" "${1:-}lat_high"
+}
+
+# 8. PostgreSQL's own logical replication between the same clusters, in databases of its own
+# (native_rN), with the subscription at its defaults. It runs before pgtrail's programs start,
+# so nothing of pgtrail's shares the cores with it.
+scenario_native() {
+    local pipeline_db=$db
+    db=native_r$run
+    q_src postgres "CREATE DATABASE $db"
+    q_dst postgres "CREATE DATABASE $db"
+    psql_on "$src_port" "$db" -f "$sql_dir/native_tables.sql"
+    psql_on "$dst_port" "$db" -f "$sql_dir/native_tables.sql"
+    psql_on "$dst_port" "$db" -f "$sql_dir/dest_latency.sql"
+    q_src "$db" "CREATE PUBLICATION bench_native FOR TABLE employees, bench_latency"
+    q_dst "$db" "CREATE SUBSCRIPTION bench_native
+        CONNECTION 'host=127.0.0.1 port=$src_port dbname=$db user=postgres' PUBLICATION bench_native"
+    wait_dest "native: the subscription's initial sync" 120 \
+        "SELECT count(*) FILTER (WHERE srsubstate = 'r') = 2 FROM pg_subscription_rel"
+    scenario_bulk native_
+    if [[ -z $only ]]; then
+        scenario_small native_
+        scenario_latency native_
+    fi
+    q_dst "$db" "DROP SUBSCRIPTION bench_native" # drops its slot on the source too
+    drop_databases
+    db=$pipeline_db
 }
 
 # Both databases vacuumed and checkpointed, so the bulk scenario's millions of dead rows (in
@@ -595,12 +637,15 @@ quiesce() {
     q_dst postgres "CHECKPOINT"
 }
 
-# Polls a query on the source every 100 ms until it returns t.
-wait_source() { # label timeout_s sql
-    local deadline=$(($(now_us) + $2 * 1000000))
-    until [[ $(q_src "$db" "$3") == t ]]; do
+# Polls a query on the source (wait_source) or the destination (wait_dest) every 100 ms
+# until it returns t.
+wait_source() { wait_until q_src "$@"; }
+wait_dest() { wait_until q_dst "$@"; }
+wait_until() { # q_src|q_dst label timeout_s sql
+    local deadline=$(($(now_us) + $3 * 1000000))
+    until [[ $("$1" "$db" "$4") == t ]]; do
         check_pipeline
-        (($(now_us) < deadline)) || die "$1: not done within $2 s"
+        (($(now_us) < deadline)) || die "$2: not done within $3 s"
         sleep "$poll_s"
     done
 }
@@ -747,6 +792,7 @@ run_once() {
     say "=== run $run of $runs (logs: ${rdir#"$repo"/})"
     setup_databases
     [[ -n $only && $only != bulk ]] || scenario_limit
+    [[ -n $only && $only != bulk ]] || scenario_native
     start_producer
     start_consumer
     warm_up
@@ -784,7 +830,9 @@ joined() { # separator items...
 # Integers with thousands separators, independent of the locale.
 commas() { awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); n = ""; while (length(s) > 3) { n = "," substr(s, length(s) - 2) n; s = substr(s, 1, length(s) - 3) } print s n }'; }
 
-# Per run: a throughput figure as a share of the same run's limit.
+# Per run: a throughput figure as a share of the same run's limit, and pgtrail's figures over
+# native logical replication's (for latency, native's over pgtrail's: above 1 means pgtrail is
+# better there too).
 record_shares() {
     local r shares=$run_dir/shares.tsv
     : >"$shares"
@@ -792,17 +840,27 @@ record_shares() {
         awk -F'\t' -v r="$r" -v OFS='\t' '
             $3 == r { v[$1] = $4 }
             END {
-                split("bulk_insert_changes_s:limit_insert_rows_s bulk_update_changes_s:limit_update_rows_s small_changes_s:limit_insert_rows_s", pairs, " ")
-                for (i in pairs) {
+                n = split("bulk_insert_changes_s:limit_insert_rows_s:bulk_insert_changes_s_share_of_limit " \
+                          "bulk_update_changes_s:limit_update_rows_s:bulk_update_changes_s_share_of_limit " \
+                          "small_changes_s:limit_insert_rows_s:small_changes_s_share_of_limit " \
+                          "bulk_insert_changes_s:native_bulk_insert_changes_s:bulk_insert_vs_native " \
+                          "bulk_update_changes_s:native_bulk_update_changes_s:bulk_update_vs_native " \
+                          "bulk_delete_changes_s:native_bulk_delete_changes_s:bulk_delete_vs_native " \
+                          "small_changes_s:native_small_changes_s:small_vs_native " \
+                          "native_lat_low_p50_ms:lat_low_p50_ms:lat_low_p50_vs_native " \
+                          "native_lat_low_p99_ms:lat_low_p99_ms:lat_low_p99_vs_native " \
+                          "native_lat_high_p50_ms:lat_high_p50_ms:lat_high_p50_vs_native " \
+                          "native_lat_high_p99_ms:lat_high_p99_ms:lat_high_p99_vs_native", pairs, " ")
+                for (i = 1; i <= n; i++) {
                     split(pairs[i], kv, ":")
-                    if ((kv[1] in v) && v[kv[2]] > 0) print kv[1] "_share_of_limit", "fraction", r, v[kv[1]] / v[kv[2]]
+                    if ((kv[1] in v) && v[kv[2]] > 0) print kv[3], "ratio", r, v[kv[1]] / v[kv[2]]
                 }
             }' "$metrics" >>"$shares"
     done
     cat "$shares" >>"$metrics"
 }
 
-row() { printf '%-42s %16s   %-36s %s\n' "$@"; }
+row() { printf '%-46s %16s   %-36s %s\n' "$@"; }
 tp_row() { # label key [share-key]
     local share=""
     [[ -n ${3:-} ]] && share="$(awk -v x="$(median_of "$3")" 'BEGIN { printf "%.0f%%", x * 100 }')"
@@ -810,6 +868,13 @@ tp_row() { # label key [share-key]
 }
 # shellcheck disable=SC2059 # the format is the caller's, e.g. %.1f
 num_row() { row "$1" "$(printf "$3" "$(median_of "$2")")" "[$(values_of "$2" "$3")]" ""; }
+native_row() { # label key ratio-key: native's figure, and pgtrail / native in the last column
+    row "$1" "$(commas "$(median_of "$2")")" "[$(values_of "$2" "%.0f")]" \
+        "$(awk -v x="$(median_of "$3")" 'BEGIN { if (x != "") printf "pgtrail/native %.2f", x }')"
+}
+pcts() { # key-prefix: median p50/p95/p99
+    printf '%.1f/%.1f/%.1f' "$(median_of "$1_p50_ms")" "$(median_of "$1_p95_ms")" "$(median_of "$1_p99_ms")"
+}
 
 machine_info() {
     cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -832,7 +897,7 @@ report() {
     echo "PostgreSQL settings (both clusters): $(joined ", " "${pg_settings[@]}"); autovacuum and fsync at their defaults"
     echo "runs: $runs (medians; runs listed in order)"
     echo
-    row scenario median runs "% of limit"
+    row scenario median runs "% of limit; pgtrail/native"
     if [[ $only == load ]]; then
         load_report_rows
         echo
@@ -857,14 +922,16 @@ report() {
     fi
     tp_row "small txns $(commas "$small_txns") (changes/s)" small_changes_s small_changes_s_share_of_limit
     tp_row "  pgbench TPS alone on the source" small_pgbench_tps
-    row "$label_low p50/p95/p99 ms" \
-        "$(printf '%.1f/%.1f/%.1f' "$(median_of lat_low_p50_ms)" "$(median_of lat_low_p95_ms)" "$(median_of lat_low_p99_ms)")" \
-        "[p99: $(values_of lat_low_p99_ms %.1f)]" ""
+    native_row "  native logical replication (changes/s)" native_small_changes_s small_vs_native
+    tp_row "    pgbench TPS alone on the source" native_small_pgbench_tps
+    row "$label_low p50/p95/p99 ms" "$(pcts lat_low)" "[p99: $(values_of lat_low_p99_ms %.1f)]" ""
     num_row "  achieved changes/s" lat_low_achieved_changes_s "%.0f"
-    row "$label_high p50/p95/p99 ms" \
-        "$(printf '%.1f/%.1f/%.1f' "$(median_of lat_high_p50_ms)" "$(median_of lat_high_p95_ms)" "$(median_of lat_high_p99_ms)")" \
-        "[p99: $(values_of lat_high_p99_ms %.1f)]" ""
+    row "  native logical replication" "$(pcts native_lat_low)" "[p99: $(values_of native_lat_low_p99_ms %.1f)]" \
+        "$(awk -v a="$(median_of lat_low_p50_vs_native)" -v b="$(median_of lat_low_p99_vs_native)" 'BEGIN { printf "native/pgtrail p50 %.2f, p99 %.2f", a, b }')"
+    row "$label_high p50/p95/p99 ms" "$(pcts lat_high)" "[p99: $(values_of lat_high_p99_ms %.1f)]" ""
     num_row "  achieved changes/s$hi_note" lat_high_achieved_changes_s "%.0f"
+    row "  native logical replication" "$(pcts native_lat_high)" "[p99: $(values_of native_lat_high_p99_ms %.1f)]" \
+        "$(awk -v a="$(median_of lat_high_p50_vs_native)" -v b="$(median_of lat_high_p99_vs_native)" 'BEGIN { printf "native/pgtrail p50 %.2f, p99 %.2f", a, b }')"
     overhead_rows
     num_row "producer peak RSS MB (whole run)" producer_rss_mb "%.1f"
     num_row "  during bulk (insert, update, delete)" producer_rss_bulk_mb "%.1f"
@@ -885,15 +952,25 @@ report() {
 bulk_report_rows() {
     tp_row "limit: COPY + guarded upsert, new rows/s" limit_insert_rows_s
     tp_row "limit: COPY + guarded upsert, updates/s" limit_update_rows_s
-    tp_row "bulk insert $(commas "$bulk_rows") (changes/s)" bulk_insert_changes_s bulk_insert_changes_s_share_of_limit
-    tp_row "bulk update $(commas "$bulk_rows") (changes/s)" bulk_update_changes_s bulk_update_changes_s_share_of_limit
-    tp_row "bulk delete $(commas "$bulk_rows") (changes/s)" bulk_delete_changes_s
-    row "  the source txns themselves, s (i/u/d)" \
+    local step
+    for step in insert update delete; do
+        if [[ $step == delete ]]; then
+            tp_row "bulk $step $(commas "$bulk_rows") (changes/s)" bulk_${step}_changes_s
+        else
+            tp_row "bulk $step $(commas "$bulk_rows") (changes/s)" bulk_${step}_changes_s bulk_${step}_changes_s_share_of_limit
+        fi
+        native_row "  native logical replication" native_bulk_${step}_changes_s bulk_${step}_vs_native
+    done
+    row "source txns, s (i/u/d): captured table" \
         "$(printf '%.1f/%.1f/%.1f' "$(median_of bulk_insert_source_txn_s)" "$(median_of bulk_update_source_txn_s)" "$(median_of bulk_delete_source_txn_s)")" "" ""
+    row "  bare table (native's source)" \
+        "$(printf '%.1f/%.1f/%.1f' "$(median_of native_bulk_insert_source_txn_s)" "$(median_of native_bulk_update_source_txn_s)" "$(median_of native_bulk_delete_source_txn_s)")" "" ""
 }
 
 bulk_note() {
     echo "bulk and small: time from the source commit (bulk) or pgbench's start (small) until the destination's rows match, polled every 100 ms."
+    echo "native: PostgreSQL's publication/subscription at their defaults (its apply worker commits with synchronous_commit = off),"
+    echo "  same clusters, databases of its own, measured alike before pgtrail's programs start."
 }
 
 overhead_rows() {
@@ -959,7 +1036,8 @@ write_json() {
             trigger_overhead: "ratio = median of paired captured/uncaptured pgbench TPS; ovh_*_ratio with the producer running, ovh_*_trigger_only_* with it stopped; the consumer stopped in both",
             quiesce: "before the latency and trigger-overhead scenarios both databases are VACUUM ANALYZEd and checkpointed",
             throughput: "bulk: from the source commit; small: from pgbench start; until the destination fingerprint matches, polled every 100 ms",
-            share_of_limit: "per run, throughput / the same run destination limit (inserts vs new rows, updates vs updates)"
+            share_of_limit: "per run, throughput / the same run destination limit (inserts vs new rows, updates vs updates)",
+            native: "native_*: PostgreSQL publication/subscription at their defaults between the same clusters, measured alike; *_vs_native: pgtrail / native for throughput, native / pgtrail for latency (above 1: pgtrail better)"
           },
           metrics: ($m | split("\n") | map(select(length > 0) | split("\t"))
                     | reduce .[] as $r ({}; .[$r[0]].unit = $r[1] | .[$r[0]].values += [($r[3] | tonumber)])
@@ -978,12 +1056,23 @@ plot() {
         printf '"bulk insert" %s 1 "%s"\n' "$(median_of bulk_insert_changes_s)" "$(share_note bulk_insert)"
         printf '"bulk update" %s 1 "%s"\n' "$(median_of bulk_update_changes_s)" "$(share_note bulk_update)"
         printf '"bulk delete" %s 1 ""\n' "$(median_of bulk_delete_changes_s)"
+        printf '"native: insert" %s 4 ""\n' "$(median_of native_bulk_insert_changes_s)"
+        printf '"native: update" %s 4 ""\n' "$(median_of native_bulk_update_changes_s)"
+        printf '"native: delete" %s 4 ""\n' "$(median_of native_bulk_delete_changes_s)"
         printf '"small txns" %s 1 "%s"\n' "$(median_of small_changes_s)" "$(share_note small)"
-        printf '"small txns: pgbench TPS" %s 3 ""\n' "$(median_of small_pgbench_tps)"
+        printf '"native: small" %s 4 ""\n' "$(median_of native_small_changes_s)"
+        printf '"pgbench TPS" %s 3 ""\n' "$(median_of small_pgbench_tps)"
     } >"$tp"
     {
-        printf '"@%s changes/s" %s %s %s\n' "$(commas "$lat_low_rate")" "$(median_of lat_low_p50_ms)" "$(median_of lat_low_p95_ms)" "$(median_of lat_low_p99_ms)"
-        printf '"@%s changes/s" %s %s %s\n' "$(commas "$lat_high_rate")" "$(median_of lat_high_p50_ms)" "$(median_of lat_high_p95_ms)" "$(median_of lat_high_p99_ms)"
+        local who key rate r
+        for rate in low high; do
+            for who in "" native_; do
+                key=${who}lat_$rate
+                [[ $rate == low ]] && r=$lat_low_rate || r=$lat_high_rate
+                printf '"%s@%s changes/s" %s %s %s\n' "${who:+native }" "$(commas "$r")" \
+                    "$(median_of "${key}_p50_ms")" "$(median_of "${key}_p95_ms")" "$(median_of "${key}_p99_ms")"
+            done
+        done
     } >"$lat"
     gnuplot -e "throughput='$tp'; latency='$lat'; out='$png'; subtitle='$stamp, $runs run(s), $(nproc) CPUs, PostgreSQL $pg_version$( ((smoke)) && echo ', SMOKE sizes')'" \
         "$sql_dir/plot.gp" 2>"$run_dir/gnuplot.log" || die "gnuplot failed: $(cat "$run_dir/gnuplot.log")"
