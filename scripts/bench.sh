@@ -459,8 +459,9 @@ scenario_limit() {
     say "limit: $(last limit_insert_rows_s) rows/s new, $(last limit_update_rows_s) rows/s updates"
 }
 
-last() { awk -F'\t' -v k="$1" -v r="$run" '$1 == k && $3 == r { v = $4 } END { printf "%.0f", v }' "$metrics"; }
-last_s() { awk -F'\t' -v k="$1" -v r="$run" '$1 == k && $3 == r { v = $4 } END { printf "%.1f", v }' "$metrics"; }
+last() { # key [printf format, default %.0f]: this run's figure
+    awk -F'\t' -v k="$1" -v r="$run" -v f="${2:-%.0f}" '$1 == k && $3 == r { v = $4 } END { printf f, v }' "$metrics"
+}
 
 # Runs one source transaction (statement + fingerprints of the table and its tail) and
 # prints "full tail": the fingerprints are taken inside the transaction, before the commit,
@@ -505,7 +506,7 @@ scenario_bulk() { # [prefix]
         wait_synced "${prefix}bulk $step" "$timeout_s" employees salary "${fps% *}" "$tail_where" "${fps#* }"
         s=$(secs "$t_commit" "$synced_us")
         record "${prefix}bulk_${step}_changes_s" "changes/s" "$(calc "$bulk_rows / $s")"
-        say "${prefix}bulk $step: $bulk_rows changes in ${s}s after commit = $(last "${prefix}bulk_${step}_changes_s") changes/s (source txn $(last_s "${prefix}bulk_${step}_source_txn_s") s)"
+        say "${prefix}bulk $step: $bulk_rows changes in ${s}s after commit = $(last "${prefix}bulk_${step}_changes_s") changes/s (source txn $(last "${prefix}bulk_${step}_source_txn_s" %.1f) s)"
         if [[ -z $prefix && $step == insert ]]; then
             record producer_rss_bulk_insert_mb MB "$(peak_rss_mb "$producer_pid")"
             record consumer_rss_bulk_insert_mb MB "$(peak_rss_mb "$consumer_pid")"
@@ -879,6 +880,12 @@ native_row() { # label key ratio-key: native's figure, and pgtrail / native in t
 pcts() { # key-prefix: median p50/p95/p99
     printf '%.1f/%.1f/%.1f' "$(median_of "$1_p50_ms")" "$(median_of "$1_p95_ms")" "$(median_of "$1_p99_ms")"
 }
+latency_rows() { # label key (lat_low|lat_high) note: pgtrail's percentiles, its rate, native's beside
+    row "$1 p50/p95/p99 ms" "$(pcts "$2")" "[p99: $(values_of "$2_p99_ms" %.1f)]" ""
+    num_row "  achieved changes/s$3" "$2_achieved_changes_s" "%.0f"
+    row "  native logical replication" "$(pcts "native_$2")" "[p99: $(values_of "native_$2_p99_ms" %.1f)]" \
+        "$(awk -v a="$(median_of "$2_p50_vs_native")" -v b="$(median_of "$2_p99_vs_native")" 'BEGIN { printf "native/pgtrail p50 %.2f, p99 %.2f", a, b }')"
+}
 
 machine_info() {
     cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -928,14 +935,8 @@ report() {
     tp_row "  pgbench TPS alone on the source" small_pgbench_tps
     native_row "  native logical replication (changes/s)" native_small_changes_s small_vs_native
     tp_row "    pgbench TPS alone on the source" native_small_pgbench_tps
-    row "$label_low p50/p95/p99 ms" "$(pcts lat_low)" "[p99: $(values_of lat_low_p99_ms %.1f)]" ""
-    num_row "  achieved changes/s" lat_low_achieved_changes_s "%.0f"
-    row "  native logical replication" "$(pcts native_lat_low)" "[p99: $(values_of native_lat_low_p99_ms %.1f)]" \
-        "$(awk -v a="$(median_of lat_low_p50_vs_native)" -v b="$(median_of lat_low_p99_vs_native)" 'BEGIN { printf "native/pgtrail p50 %.2f, p99 %.2f", a, b }')"
-    row "$label_high p50/p95/p99 ms" "$(pcts lat_high)" "[p99: $(values_of lat_high_p99_ms %.1f)]" ""
-    num_row "  achieved changes/s$hi_note" lat_high_achieved_changes_s "%.0f"
-    row "  native logical replication" "$(pcts native_lat_high)" "[p99: $(values_of native_lat_high_p99_ms %.1f)]" \
-        "$(awk -v a="$(median_of lat_high_p50_vs_native)" -v b="$(median_of lat_high_p99_vs_native)" 'BEGIN { printf "native/pgtrail p50 %.2f, p99 %.2f", a, b }')"
+    latency_rows "$label_low" lat_low ""
+    latency_rows "$label_high" lat_high "$hi_note"
     overhead_rows
     num_row "producer peak RSS MB (whole run)" producer_rss_mb "%.1f"
     num_row "  during bulk (insert, update, delete)" producer_rss_bulk_mb "%.1f"
