@@ -119,7 +119,14 @@ KafkaSource::KafkaSource(const KafkaSettings& settings, const std::string& group
     if (!consumer_) throw UsageError("cannot create Kafka consumer: " + error);
 }
 
-KafkaSource::~KafkaSource() { consumer_->close(); }
+// close() leaves the group politely so its partitions move on at once, but it waits for the
+// group coordinator: with Kafka unreachable it can wait without end (seen as a consumer that
+// never exited after --retry-for). Then the handle is destroyed without it (librdkafka's C++
+// destructor skips the close); the group drops the member after session.timeout.ms and nothing
+// is lost, the offsets live in the destination.
+KafkaSource::~KafkaSource() {
+    if (!kafka_unreachable()) consumer_->close();
+}
 
 std::map<std::int32_t, Watermarks> KafkaSource::watermarks(std::chrono::milliseconds timeout) {
     return topic_watermarks(*consumer_, topic_, timeout);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <pqxx/pqxx>
 
 namespace pgtrail {
@@ -12,18 +13,24 @@ namespace pgtrail {
 // batch transaction stays short and autovacuum can reclaim pruned rows while a large
 // backlog is still being deleted. Deleting log rows takes no lock a writer waits for
 // (writers only insert).
+//
+// Each chunk starts where the previous one ended (a seq floor), so deleting a backlog walks
+// the log's key once, not once per chunk past the rows already deleted (their index entries
+// stay until vacuum, and a long transaction anywhere delays that).
 class LogPruner {
 public:
     explicit LogPruner(int chunk_rows = 5000) : chunk_rows_(chunk_rows) {}
 
-    // Call after every batch, `published` being the rows it published. Deletes every
-    // published row, chunk by chunk, unless there is nothing to do: no batch published
-    // anything since the log was last found free of published rows. Returns rows deleted.
-    std::int64_t prune(pqxx::connection& conn, std::int64_t published);
+    // Call after every batch: `published` rows, the lowest of them `first_seq`. Deletes every
+    // published row, chunk by chunk. Returns rows deleted.
+    std::int64_t prune(pqxx::connection& conn, std::int64_t published, std::int64_t first_seq);
 
 private:
+    static constexpr std::int64_t kNothingLeft = std::numeric_limits<std::int64_t>::max();
     int chunk_rows_;
-    bool pending_ = true;  // a restart may find rows a previous run left behind
+    // No published row has a seq at or below this; kNothingLeft when none is left at all. A
+    // restart may find rows a previous run left behind, hence 0.
+    std::int64_t floor_ = 0;
 };
 
 }  // namespace pgtrail

@@ -79,6 +79,7 @@ pqxx::result SnapshotBatch::next_page(int limit) {
     const std::optional<std::string> previous = previous_;
     pqxx::result page = pq::exec(tx_, kReadPage, last_seq_, current_, previous, limit);
     if (!page.empty()) {
+        if (rows_read_ == 0) first_seq_ = page.front()[0].as<std::int64_t>();
         last_seq_ = page.back()[0].as<std::int64_t>();
         rows_read_ += static_cast<std::int64_t>(page.size());
     }

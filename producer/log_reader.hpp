@@ -35,6 +35,8 @@ public:
     void commit_published();
 
     std::int64_t rows_read() const { return rows_read_; }
+    // The lowest seq read, 0 while none was.
+    std::int64_t first_seq() const { return first_seq_; }
 
 private:
     void check_position_not_ahead();
@@ -47,6 +49,7 @@ private:
     std::string source_db_;
     std::int64_t last_seq_ = 0;
     std::int64_t rows_read_ = 0;
+    std::int64_t first_seq_ = 0;
 };
 
 // Reads one page row into the view the encoder takes; valid while the page is alive.

@@ -8,6 +8,7 @@
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pg_session.hpp"
+#include "common/pqxx_compat.hpp"
 #include "common/retry_policy.hpp"
 #include "common/shutdown.hpp"
 #include "producer/backlog_limit.hpp"
@@ -22,6 +23,14 @@
 namespace pgtrail {
 namespace {
 
+// cdc.log is a queue, so its statistics describe whatever it held when autovacuum last
+// analyzed it, often almost nothing just before a bulk transaction adds a million rows.
+// Planned from them, the reader's and the pruner's `ORDER BY seq LIMIT n` fetched every row
+// above their floor and sorted it, once per page and per chunk: quadratic in the backlog.
+// Without sorts the planner walks the seq key in order and stops at the limit. Nothing else
+// the producer runs sorts.
+constexpr const char* kWalkLogInOrder = "SET enable_sort = off";
+
 constexpr std::chrono::milliseconds kMetadataTimeout{5000};
 // Even when the probe sees nothing, a batch now and then keeps the connection proven.
 constexpr std::chrono::milliseconds kIdleBatchEvery{5000};
@@ -32,9 +41,14 @@ std::int64_t now_ms() {
         .count();
 }
 
-// Publishes one snapshot batch and records it. Returns the number of log rows published.
-std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, int page_size,
-                           bool drain, ProducerMonitor& monitor, BacklogLimit& backlog_limit) {
+struct PublishedBatch {
+    std::int64_t rows = 0;
+    std::int64_t first_seq = 0;  // the lowest seq published
+};
+
+// Publishes one snapshot batch and records it.
+PublishedBatch publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, int page_size,
+                             bool drain, ProducerMonitor& monitor, BacklogLimit& backlog_limit) {
     SnapshotBatch batch(conn);
     if (drain) monitor.drain_started(batch.count_rows());
     EnvelopeEncoder encoder(batch.source_db());
@@ -73,7 +87,7 @@ std::int64_t publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, in
     const auto publishing = std::chrono::steady_clock::now() - started;
     batch.commit_published();
     monitor.batch_confirmed(batch.rows_read(), messages, publishing);
-    return batch.rows_read();
+    return {batch.rows_read(), batch.first_seq()};
 }
 
 }  // namespace
@@ -97,16 +111,20 @@ int run_producer(const ProducerOptions& options) {
                 if (!conn) {
                     conn = connect_with_retry(options.source, "source", budget);
                     require_capture_installed(*conn);
+                    {
+                        pqxx::nontransaction tx(*conn);
+                        pq::exec0(tx, kWalkLogInOrder);
+                    }
                     if (!acquire_leader_lock(*conn)) break;
                 }
                 monitor.tick(*conn);
-                const std::int64_t published = publish_batch(*conn, *publisher, options.page_size,
-                                                             options.drain, monitor, backlog_limit);
+                const PublishedBatch published = publish_batch(
+                    *conn, *publisher, options.page_size, options.drain, monitor, backlog_limit);
                 policy.after_success("publishing again");
-                published_total += published;
-                pruner.prune(*conn, published);
+                published_total += published.rows;
+                pruner.prune(*conn, published.rows, published.first_seq);
                 if (options.drain) break;
-                if (published == 0)
+                if (published.rows == 0)
                     probe.wait(*conn, std::min(kIdleBatchEvery, monitor.until_next_line()));
             } catch (const std::exception& e) {
                 conn.reset();

@@ -2,12 +2,16 @@
 // PostgreSQL as text, so extremes, special values and exotic types must survive the trip.
 #include <doctest/doctest.h>
 
+#include <pqxx/pqxx>
+
+#include "common/pqxx_compat.hpp"
 #include "harness/exact_rows.hpp"
 #include "harness/pipeline.hpp"
 #include "harness/sql.hpp"
 #include "harness/test_env.hpp"
 
 using namespace pgtrail::it;
+namespace pq = pgtrail::pq;
 using namespace std::chrono_literals;
 
 namespace {
@@ -277,4 +281,41 @@ TEST_CASE("values do not depend on the writing session's settings") {
     CHECK(query_value(env.dest_url(), "SELECT count(*) FROM all_types") ==
           std::to_string(6 * (settings.size() + 1)));
     require_verified(env);
+}
+
+// The trigger prints values under pgtrail's settings and must hand the writer its own back:
+// after captured writes the session and the transaction still read what the writer set.
+TEST_CASE("a captured write leaves the writer's settings as they were") {
+    TestEnv env;
+    INFO(env.logs());
+    capture_table(env, kCreateAllTypes, "public.all_types");
+    const std::vector<std::pair<std::string, std::string>> writer = {
+        {"extra_float_digits", "-15"},     {"DateStyle", "German, DMY"},
+        {"IntervalStyle", "sql_standard"}, {"TimeZone", "Pacific/Kiritimati"},
+        {"bytea_output", "escape"},        {"lc_monetary", "C.utf8"},
+    };
+    pqxx::connection conn(env.source_url());
+    pqxx::nontransaction session(conn);
+    const auto read_settings = [&] {
+        std::vector<std::pair<std::string, std::string>> now;
+        for (const auto& [name, value] : writer)
+            now.emplace_back(name,
+                             pq::exec1(session, "SELECT current_setting($1)", name)[0].c_str());
+        return now;
+    };
+    for (const auto& [name, value] : writer)
+        pq::exec0(session, "SET " + name + " = '" + value + "'");
+    pq::exec0(session, "BEGIN");
+    pq::exec0(session, kInsertRows);
+    CHECK(read_settings() == writer);
+    pq::exec0(session, "COMMIT");
+    CHECK(read_settings() == writer);
+    pq::exec0(session, "BEGIN; SET LOCAL TimeZone = 'Asia/Kathmandu'");
+    pq::exec0(session, "UPDATE all_types SET c_int = 1 WHERE id = 1");
+    CHECK(pq::exec1(session, "SELECT current_setting('TimeZone')")[0].as<std::string>() ==
+          "Asia/Kathmandu");
+    pq::exec0(session, "COMMIT");
+    CHECK(read_settings() == writer);
+    drain(env);
+    require_same(env, "public.all_types");
 }
