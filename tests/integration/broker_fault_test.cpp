@@ -344,7 +344,9 @@ TEST_CASE("broker lost under a running consumer: exit 3 after --retry-for, a rer
     const int code = consumer->wait(60s);
     const auto took = since(down_since);
     CHECK_MESSAGE(code == 3, consumer->log());
-    CHECK_MESSAGE(took < 5s + 10s, took.count(), " ms\n", consumer->log());
+    // The budget, the few seconds before a quiet consumer asks Kafka itself, and about 10 s
+    // librdkafka takes to destroy the outage watch's client while the coordinator is gone.
+    CHECK_MESSAGE(took < 5s + 25s, took.count(), " ms\n", consumer->log());
     const std::string reason = reason_of(*consumer);
     CHECK_MESSAGE(reason.find("cannot reach Kafka brokers " + kafka.cluster.bootstraps() +
                               ": still failing after ") != std::string::npos,
