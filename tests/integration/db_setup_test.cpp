@@ -65,6 +65,21 @@ TEST_CASE("db_setup run twice changes nothing and leaves one trigger per table")
     CHECK(log_rows() == before + 1);
 }
 
+// Installs from before kept an index on cdc.log (txid) that no query used and every captured
+// write paid for; running db_setup again drops it.
+TEST_CASE("db_setup drops the txid index an older install created on cdc.log") {
+    TestEnv env;
+    INFO(env.logs());
+    const auto first = env.setup({"--demo"});
+    REQUIRE_MESSAGE(first.exit_code == 0, first.log);
+    exec(env.source_url(), "CREATE INDEX log_txid ON cdc.log (txid)");
+    const auto upgrade = env.setup({"--demo"});
+    REQUIRE_MESSAGE(upgrade.exit_code == 0, upgrade.log);
+    CHECK(query_value(env.source_url(),
+                      "SELECT string_agg(indexrelid::regclass::text, ' ') FROM pg_index "
+                      "WHERE indrelid = 'cdc.log'::regclass") == "cdc.log_pkey");
+}
+
 // Rows a table held before capture reach the destination only through --snapshot, which
 // copies them there itself, not through cdc.log; later changes follow through the pipeline.
 TEST_CASE("db_setup --snapshot copies the rows a table already holds") {
