@@ -58,9 +58,9 @@ TEST_CASE("a large published batch leaves cdc.log empty") {
 }
 
 // cdc.log's statistics are stale by nature: analyzed while nearly empty, then one transaction
-// adds a backlog. Pruning must not depend on them: each chunk probes the key from where the
-// last one ended, so deleting the backlog reads each row about once. Planned from the stale
-// statistics, chunks that joined against the log scanned all of it, once per chunk.
+// adds a backlog. Neither publishing nor pruning may depend on them: pages and chunks walk the
+// key from where the last one ended, so the backlog's rows are each read a few times at most.
+// Planned from the stale statistics, every page and chunk scanned and sorted the whole log.
 TEST_CASE("pruning a backlog reads the log about once, whatever its statistics say") {
     TestEnv env;
     INFO(env.logs());
