@@ -60,7 +60,7 @@ TEST_CASE("a large published batch leaves cdc.log empty") {
 // cdc.log's statistics are stale by nature: analyzed while nearly empty, then one transaction
 // adds a backlog. Neither publishing nor pruning may depend on them: pages and chunks walk the
 // key from where the last one ended, so the backlog's rows are each read a few times at most.
-// Planned from the stale statistics, every page and chunk scanned and sorted the whole log.
+// Planned from the stale statistics, every page and chunk read and sorted all rows above it.
 TEST_CASE("pruning a backlog reads the log about once, whatever its statistics say") {
     TestEnv env;
     INFO(env.logs());
