@@ -33,21 +33,17 @@ SELECT count(*), coalesce(max(seq), $1) FROM pruned
 
 }  // namespace
 
-std::int64_t LogPruner::prune(pqxx::connection& conn, std::int64_t published,
-                              std::int64_t first_seq) {
+void LogPruner::prune(pqxx::connection& conn, std::int64_t first_seq) {
     // Rows published before this batch were deleted by the calls that published them (or
     // lie above a floor an interrupted call left), so this batch's rows are all that is new.
-    if (published > 0) floor_ = std::min(floor_, first_seq - 1);
-    std::int64_t deleted = 0;
+    if (first_seq > 0) floor_ = std::min(floor_, first_seq - 1);
     while (floor_ != kNothingLeft && !shutdown_requested()) {
         pqxx::work tx(conn, "prune log");
         const pqxx::row chunk = pq::exec1(tx, kPruneChunk, floor_, chunk_rows_);
         tx.commit();
-        const auto rows = chunk[0].as<std::int64_t>();
-        deleted += rows;
-        floor_ = rows == chunk_rows_ ? chunk[1].as<std::int64_t>() : kNothingLeft;
+        floor_ =
+            chunk[0].as<std::int64_t>() == chunk_rows_ ? chunk[1].as<std::int64_t>() : kNothingLeft;
     }
-    return deleted;
 }
 
 }  // namespace pgtrail

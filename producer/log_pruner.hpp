@@ -21,9 +21,9 @@ class LogPruner {
 public:
     explicit LogPruner(int chunk_rows = 5000) : chunk_rows_(chunk_rows) {}
 
-    // Call after every batch: `published` rows, the lowest of them `first_seq`. Deletes every
-    // published row, chunk by chunk. Returns rows deleted.
-    std::int64_t prune(pqxx::connection& conn, std::int64_t published, std::int64_t first_seq);
+    // Call after every batch, `first_seq` being the lowest seq it published (0: none).
+    // Deletes every published row, chunk by chunk.
+    void prune(pqxx::connection& conn, std::int64_t first_seq);
 
 private:
     static constexpr std::int64_t kNothingLeft = std::numeric_limits<std::int64_t>::max();

@@ -35,7 +35,7 @@ public:
     void commit_published();
 
     std::int64_t rows_read() const { return rows_read_; }
-    // The lowest seq read, 0 while none was.
+    // The lowest seq read, 0 while none was (seqs start at 1).
     std::int64_t first_seq() const { return first_seq_; }
 
 private:

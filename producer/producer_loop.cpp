@@ -122,7 +122,7 @@ int run_producer(const ProducerOptions& options) {
                     *conn, *publisher, options.page_size, options.drain, monitor, backlog_limit);
                 policy.after_success("publishing again");
                 published_total += published.rows;
-                pruner.prune(*conn, published.rows, published.first_seq);
+                pruner.prune(*conn, published.first_seq);
                 if (options.drain) break;
                 if (published.rows == 0)
                     probe.wait(*conn, std::min(kIdleBatchEvery, monitor.until_next_line()));
