@@ -46,5 +46,8 @@ find_package(PkgConfig REQUIRED)
 pgtrail_require_pkg(PQXX libpqxx 6.4 libpq 15)
 pgtrail_require_pkg(RDKAFKA rdkafka++ 2.0 rdkafka 2.0)
 pgtrail_require_pkg(HTTPLIB cpp-httplib 0.11)
+# Rules files (consumer --rules): toml++, which CLI11's own TOML reader does not replace (it
+# has no arrays of tables).
+pgtrail_require_pkg(TOMLPP tomlplusplus 3.3)
 pgtrail_require_config(CLI11 2.1)
 find_package(Threads REQUIRED)

@@ -33,6 +33,7 @@ struct TableInfo {
     TableName name;
     std::vector<Column> columns;  // in attnum order; on the destination without guard columns
     std::vector<std::string> pk_columns;
+    bool operator==(const TableInfo&) const = default;
 };
 
 // Resolves what a user typed (schema.name, quoted or not, as PostgreSQL parses it).

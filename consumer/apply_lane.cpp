@@ -33,8 +33,8 @@ pqxx::connection& ApplyLane::connection() {
 }
 
 std::size_t ApplyLane::commit_with_retry(const DecodedBatch& batch, const Messages& messages,
-                                         const std::map<TableName, TableInfo>& tables,
-                                         const OffsetStore& offsets, DeadLetterSink& dead_letters) {
+                                         const RoutingTable& tables, const OffsetStore& offsets,
+                                         DeadLetterSink& dead_letters) {
     RetryPolicy policy(retry_.budget(), "cannot apply batch");
     for (;;) {
         try {
@@ -53,8 +53,8 @@ std::size_t ApplyLane::commit_with_retry(const DecodedBatch& batch, const Messag
 // letters. A dead-letter topic that is missing or forbidden ends the program, but only
 // after the commit: the letters are safe in cdc.dead_letters and the error says so.
 std::size_t ApplyLane::commit(const DecodedBatch& batch, const Messages& messages,
-                              const std::map<TableName, TableInfo>& tables,
-                              const OffsetStore& offsets, DeadLetterSink& dead_letters) {
+                              const RoutingTable& tables, const OffsetStore& offsets,
+                              DeadLetterSink& dead_letters) {
     pqxx::connection& conn = connection();
     applier_.prepare(conn, batch.changes, tables);
     bool isolate = false;

@@ -23,13 +23,13 @@ public:
     // retry budget (offsets are only written with the changes they cover). Returns how many
     // dead letters it recorded, including changes PostgreSQL rejected.
     std::size_t commit_with_retry(const DecodedBatch& batch, const Messages& messages,
-                                  const std::map<TableName, TableInfo>& tables,
-                                  const OffsetStore& offsets, DeadLetterSink& dead_letters);
+                                  const RoutingTable& tables, const OffsetStore& offsets,
+                                  DeadLetterSink& dead_letters);
 
 private:
     pqxx::connection& connection();
     std::size_t commit(const DecodedBatch& batch, const Messages& messages,
-                       const std::map<TableName, TableInfo>& tables, const OffsetStore& offsets,
+                       const RoutingTable& tables, const OffsetStore& offsets,
                        DeadLetterSink& dead_letters);
 
     const std::string& dest_;

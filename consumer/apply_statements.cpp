@@ -18,17 +18,16 @@ std::string stage_column(std::size_t index) { return "c" + std::to_string(index 
 
 // A destination column's value in the merge: its stage column, or for a structured one the
 // member of the row's JSON object as json_populate_record converts it (r, see from_stage).
-std::string staged_value(const TableInfo& table, const StageLayout& layout, std::size_t index) {
-    if (layout.columns[index] == StagedAs::structured)
-        return "r." + quote_ident(table.columns[index].name);
+std::string staged_value(const StageShape& shape, std::size_t index) {
+    if (shape.layout.columns[index] == StagedAs::structured)
+        return "r." + quote_ident(shape.row.columns[index].name);
     return "s." + stage_column(index);
 }
 
-std::string from_stage(const TableInfo& table, const StageLayout& layout,
-                       const std::string& stage) {
-    std::string from = stage + " s";
-    if (layout.any_structured())
-        from += "\nCROSS JOIN LATERAL json_populate_record(NULL::" + table.name.quoted() +
+std::string from_stage(const StageShape& shape) {
+    std::string from = shape.stage + " s";
+    if (shape.layout.any_structured())
+        from += "\nCROSS JOIN LATERAL json_populate_record(NULL::" + shape.row_type.quoted() +
                 ", s.structured) r";
     return from;
 }
@@ -54,48 +53,92 @@ constexpr const char* kNoNewerTombstone =
     "    WHERE t.schema_name = $1 AND t.table_name = $2 AND t.pk = s.pk\n"
     "      AND (t._cdc_ts, t._cdc_seq) >= (";
 
-std::string upsert_sql(const TableInfo& table, const StageLayout& layout,
-                       const std::string& stage) {
+// Where the merge reads a destination column's value: the staged column itself when the
+// table is mirrored, else the value the rule computes in the lateral subquery v.
+std::string routed_value(const StageShape& shape, const TableRoute& route, std::size_t index) {
+    if (route.mapping.mirrors(shape.row)) return staged_value(shape, index);
+    return "v._v" + std::to_string(index + 1);
+}
+
+// The source row under the names of its columns, as a rule's expressions read it. Only the
+// row's own columns are in scope in it, so an expression cannot reach the stage's columns.
+std::string source_row_sql(const StageShape& shape) {
+    std::vector<std::string> columns;
+    for (std::size_t i = 0; i < shape.row.columns.size(); ++i)
+        columns.push_back(staged_value(shape, i) + " AS " + quote_ident(shape.row.columns[i].name));
+    return "(SELECT " + joined(columns, ", ") + ") src";
+}
+
+// The lateral subquery v of a ruled table: its destination values (when `values`) and
+// whether the row matches the rule's filter, as _keep.
+std::string rule_lateral(const StageShape& shape, const TableRoute& route, bool values) {
+    std::vector<std::string> items;
+    if (values)
+        for (std::size_t i = 0; i < route.mapping.columns.size(); ++i)
+            items.push_back(value_sql(route.mapping.columns[i]) + " AS _v" + std::to_string(i + 1));
+    items.push_back(filter_sql(route.mapping) + " AS _keep");
+    return "\nCROSS JOIN LATERAL (SELECT " + joined(items, ", ") + " FROM " +
+           source_row_sql(shape) + ") v";
+}
+
+std::string upsert_sql(const StageShape& shape, const TableRoute& route) {
     const std::string ts = quote_ident(kGuardTsColumn);
     const std::string seq = quote_ident(kGuardSeqColumn);
+    const bool mirrored = route.mapping.mirrors(shape.row);
     std::vector<std::string> columns, selected, assignments, pk;
-    for (std::size_t i = 0; i < table.columns.size(); ++i) {
-        const std::string name = quote_ident(table.columns[i].name);
+    for (std::size_t i = 0; i < route.mapping.columns.size(); ++i) {
+        const std::string name = quote_ident(route.mapping.columns[i].name);
         columns.push_back(name);
-        selected.push_back(staged_value(table, layout, i));
+        selected.push_back(routed_value(shape, route, i));
         assignments.push_back(name + " = EXCLUDED." + name);
     }
     assignments.push_back(ts + " = EXCLUDED." + ts);
     assignments.push_back(seq + " = EXCLUDED." + seq);
-    for (const auto& column : table.pk_columns) pk.push_back(quote_ident(column));
+    for (const auto& column : route.dest.pk_columns) pk.push_back(quote_ident(column));
 
-    return "INSERT INTO " + table.name.quoted() + " AS d (" + joined(columns, ", ") + ", " + ts +
-           ", " + seq + ")\nSELECT " + joined(selected, ", ") + ", " + kStagedTs +
-           ", s.seq\nFROM " + from_stage(table, layout, stage) + "\nWHERE s.op <> 'd'\n" +
-           kNoNewerTombstone + kStagedTs + ", s.seq) OFFSET 0))\nON CONFLICT (" + joined(pk, ", ") +
-           ") DO UPDATE SET " + joined(assignments, ", ") + "\nWHERE d." + ts + " IS NULL OR (d." +
-           ts + ", d." + seq + ") < (EXCLUDED." + ts + ", EXCLUDED." + seq + ")";
+    std::string from = from_stage(shape);
+    std::string matching = "WHERE s.op <> 'd'\n";
+    if (!mirrored) {
+        from += rule_lateral(shape, route, true);
+        if (route.mapping.filter) matching = "WHERE s.op <> 'd' AND v._keep\n";
+    }
+    return "INSERT INTO " + route.dest.name.quoted() + " AS d (" + joined(columns, ", ") + ", " +
+           ts + ", " + seq + ")\nSELECT " + joined(selected, ", ") + ", " + kStagedTs +
+           ", s.seq\nFROM " + from + "\n" + matching + kNoNewerTombstone + kStagedTs +
+           ", s.seq) OFFSET 0))\nON CONFLICT (" + joined(pk, ", ") + ") DO UPDATE SET " +
+           joined(assignments, ", ") + "\nWHERE d." + ts + " IS NULL OR (d." + ts + ", d." + seq +
+           ") < (EXCLUDED." + ts + ", EXCLUDED." + seq + ")";
 }
 
-std::string remove_sql(const TableInfo& table, const StageLayout& layout,
-                       const std::string& stage) {
+// A row filter makes an insert or update whose row does not match a delete: the row left
+// the slice, or never was in it (PostgreSQL's row filters turn such an update into a delete
+// too). Deleting what is not there costs a tombstone, which keeps an older change that does
+// match from bringing the row back.
+std::string remove_sql(const StageShape& shape, const TableRoute& route) {
     const std::string ts = quote_ident(kGuardTsColumn);
     const std::string seq = quote_ident(kGuardSeqColumn);
+    const TableInfo& row = shape.row;
     // Key columns get positional aliases so they cannot collide with the staging columns.
     std::vector<std::string> keys, matches;
-    for (std::size_t k = 0; k < table.pk_columns.size(); ++k) {
+    for (std::size_t k = 0; k < row.pk_columns.size(); ++k) {
         const auto column =
-            std::find_if(table.columns.begin(), table.columns.end(),
-                         [&](const Column& c) { return c.name == table.pk_columns[k]; });
-        const auto index = static_cast<std::size_t>(std::distance(table.columns.begin(), column));
+            std::find_if(row.columns.begin(), row.columns.end(),
+                         [&](const Column& c) { return c.name == row.pk_columns[k]; });
+        const auto index = static_cast<std::size_t>(std::distance(row.columns.begin(), column));
         const std::string alias = "_k" + std::to_string(k + 1);
-        keys.push_back(staged_value(table, layout, index) + " AS " + alias);
-        matches.push_back("d." + quote_ident(table.pk_columns[k]) + " = x." + alias);
+        keys.push_back(staged_value(shape, index) + " AS " + alias);
+        matches.push_back("d." + quote_ident(row.pk_columns[k]) + " = x." + alias);
+    }
+    std::string from = from_stage(shape);
+    // CASE, so the filter is never evaluated over a delete's row, which holds only its key.
+    std::string doomed = "WHERE s.op = 'd'";
+    if (route.mapping.filter) {
+        from += rule_lateral(shape, route, false);
+        doomed = "WHERE CASE WHEN s.op = 'd' THEN true ELSE NOT v._keep END";
     }
     return "WITH doomed AS (\n  SELECT s.pk AS _pk, " + std::string(kStagedTs) +
-           " AS _ts, s.seq AS _seq, " + joined(keys, ", ") + "\n  FROM " +
-           from_stage(table, layout, stage) +
-           "\n  WHERE s.op = 'd'\n), removed AS (\n  DELETE FROM " + table.name.quoted() +
+           " AS _ts, s.seq AS _seq, " + joined(keys, ", ") + "\n  FROM " + from + "\n  " + doomed +
+           "\n), removed AS (\n  DELETE FROM " + route.dest.name.quoted() +
            " d USING doomed x\n  WHERE " + joined(matches, " AND ") + "\n    AND (d." + ts +
            " IS NULL OR (d." + ts + ", d." + seq +
            ") < (x._ts, x._seq))\n)\n"
@@ -122,9 +165,8 @@ std::string create_stage_table_sql(const TableInfo& table, const StageLayout& la
     return sql + "\n) ON COMMIT DELETE ROWS";
 }
 
-ApplyStatements build_apply_statements(const TableInfo& table, const StageLayout& layout,
-                                       const std::string& stage) {
-    return {upsert_sql(table, layout, stage), remove_sql(table, layout, stage)};
+ApplyStatements build_apply_statements(const StageShape& shape, const TableRoute& route) {
+    return {upsert_sql(shape, route), remove_sql(shape, route)};
 }
 
 }  // namespace pgtrail

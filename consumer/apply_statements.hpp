@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/table_catalog.hpp"
+#include "consumer/table_routes.hpp"
 
 namespace pgtrail {
 
@@ -38,18 +39,28 @@ inline constexpr const char* kStructuredColumnsQuery =
 std::string create_stage_table_sql(const TableInfo& table, const StageLayout& layout,
                                    const std::string& stage);
 
-// The two statements that merge a staged batch into its destination table. Parameters: $1
-// the table's schema name, $2 its table name (for cdc.tombstones).
+// A source table's stage: the row it holds, how each column is staged, the relation whose
+// row type json_populate_record converts structured columns by, and the stage's name.
+struct StageShape {
+    const TableInfo& row;
+    const TableName& row_type;
+    const StageLayout& layout;
+    const std::string& stage;
+};
+
+// The two statements that merge a staged batch into one destination table of its source's,
+// as the route maps it. Parameters: $1 the destination table's schema name, $2 its table
+// name (for cdc.tombstones).
 struct ApplyStatements {
-    // Guarded upsert of c/u/r changes: a row is written only if the change is newer than
-    // the row's (_cdc_ts, _cdc_seq) (a NULL guard, i.e. a row loaded outside pgtrail, is
-    // older than any change) and newer than a tombstone for its key.
+    // Guarded upsert of c/u/r changes (whose row matches the route's filter): a row is written only
+    // if the change is newer than the row's (_cdc_ts, _cdc_seq) (a NULL guard, i.e. a row loaded
+    // outside pgtrail, is older than any change) and newer than a tombstone for its key.
     std::string upsert;
-    // Guarded delete of d changes, leaving a tombstone for each.
+    // Guarded delete of d changes, and under a row filter of c/u/r changes whose row does not
+    // match it, leaving a tombstone for each.
     std::string remove;
 };
 
-ApplyStatements build_apply_statements(const TableInfo& table, const StageLayout& layout,
-                                       const std::string& stage);
+ApplyStatements build_apply_statements(const StageShape& shape, const TableRoute& route);
 
 }  // namespace pgtrail

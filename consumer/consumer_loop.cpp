@@ -9,6 +9,7 @@
 #include "common/pg_session.hpp"
 #include "common/retry_policy.hpp"
 #include "common/shutdown.hpp"
+#include "common/table_rules.hpp"
 #include "consumer/apply_lane.hpp"
 #include "consumer/batch_reducer.hpp"
 #include "consumer/consumer_monitor.hpp"
@@ -16,6 +17,7 @@
 #include "consumer/kafka_source.hpp"
 #include "consumer/schema_change.hpp"
 #include "consumer/schema_evolver.hpp"
+#include "consumer/table_routes.hpp"
 #include "consumer/tombstone_pruner.hpp"
 
 namespace pgtrail {
@@ -48,7 +50,8 @@ public:
           source_(
               options.kafka, options.group, options.retry.budget(),
               [this](const std::vector<std::int32_t>& assigned) { return load_offsets(assigned); }),
-          tombstones_(options.tombstone_retention) {
+          tombstones_(options.tombstone_retention),
+          rules_(read_rules(options)) {
         for (int i = 0; i < options.apply_connections; ++i)
             lanes_.push_back(std::make_unique<ApplyLane>(options.dest, options.retry));
     }
@@ -70,6 +73,7 @@ private:
     // Until shutdown or, with --drain, until everything up to the start's watermarks is in.
     void replicate() {
         connection();
+        if (rules_) check_rules(connection(), *rules_);
         const auto targets = wait_for_watermarks();
         if (options_.drain) monitor_.drain_started(total_lag(targets));
         source_.subscribe();
@@ -88,6 +92,16 @@ private:
             applied_ += batch.messages;
             dead_ += batch.dead_letters;
         }
+    }
+
+    static std::optional<Rules> read_rules(const ConsumerOptions& options) {
+        if (options.rules_path.empty()) return std::nullopt;
+        if (options.schema_evolution == SchemaEvolution::add_columns)
+            throw UsageError(
+                "--schema-evolution add-columns does not go with --rules yet: a ruled "
+                "table's columns are chosen by its rule; rerun db_setup --rules after the "
+                "source's columns change");
+        return read_rules_file(options.rules_path);
     }
 
     pqxx::connection& connection() {
@@ -171,17 +185,16 @@ private:
         return messages;
     }
 
-    const TableInfo* table_info(const TableName& name) {
+    // nullptr when the destination has no table for the source's (without rules).
+    const SourceRoutes* routes_of(const TableName& name) {
         const auto found = tables_.find(name);
         if (found != tables_.end()) return &found->second;
         pqxx::nontransaction tx(connection());
-        std::optional<TableInfo> info = load_table(tx, name);
-        if (!info) return nullptr;
+        std::optional<SourceRoutes> routes = load_routes(tx, name, rules_ ? &*rules_ : nullptr);
+        if (!routes) return nullptr;
         if (options_.schema_evolution == SchemaEvolution::add_columns)
             absent_[name] = load_absent_values(tx, name);
-        if (info->pk_columns.empty())
-            throw RuntimeFailure("destination table " + name.display() + " has no primary key");
-        return &tables_.emplace(name, std::move(*info)).first->second;
+        return &tables_.emplace(name, std::move(*routes)).first->second;
     }
 
     DecodedBatch decode(const Messages& messages) {
@@ -198,12 +211,13 @@ private:
                                        message->key_len());
             try {
                 const Envelope envelope = decode_envelope(value);
-                const TableInfo* table = table_info(envelope.table);
+                const SourceRoutes* table = routes_of(envelope.table);
                 if (table == nullptr)
                     throw BadMessage("unknown table " + envelope.table.display() +
                                      " on the destination");
+                if (!table->applied()) continue;  // no rule names it
                 batch.changes.push_back(
-                    make_change(envelope, key, *table, origin, absent_[envelope.table]));
+                    make_change(envelope, key, table->row, origin, absent_[envelope.table]));
             } catch (const BadMessage& e) {
                 batch.dead_letters.push_back(
                     {origin, message_key(*message), message_value(*message), e.what()});
@@ -261,8 +275,8 @@ private:
 
     void bring_schema_up_to_date(const SchemaChange& change) {
         if (options_.schema_evolution == SchemaEvolution::add_columns) return evolve(change);
-        if (const TableInfo* table = table_info(change.table))
-            require_added_columns(*table, change);
+        if (const SourceRoutes* table = routes_of(change.table))
+            if (table->applied()) require_added_columns(table->row, change);
     }
 
     void evolve(const SchemaChange& change) {
@@ -338,7 +352,8 @@ private:
     DeadLetterSink dead_letters_;
     KafkaSource source_;
     TombstonePruner tombstones_;
-    std::map<TableName, TableInfo> tables_;
+    std::optional<Rules> rules_;
+    RoutingTable tables_;
     std::map<TableName, AbsentValues> absent_;  // with --schema-evolution, per loaded table
     std::vector<std::unique_ptr<ApplyLane>> lanes_;
     std::size_t applied_ = 0;  // messages, for the "stopped" line

@@ -17,6 +17,7 @@ struct ConsumerOptions {
     int apply_connections = 2;
     bool drain = false;
     SchemaEvolution schema_evolution = SchemaEvolution::none;
+    std::string rules_path;  // empty: every table mirrored to its same-named table
     std::chrono::seconds tombstone_retention{7 * 24 * 3600};
 };
 

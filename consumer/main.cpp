@@ -24,6 +24,10 @@ int main(int argc, char** argv) {
                         "Delete tombstones older than this (7d, 12h, 30m, 90s, seconds); keep "
                         "it above the topic's retention");
     add_schema_evolution_option(app, options.schema_evolution);
+    app.add_option("--rules", options.rules_path,
+                   "Rules file (TOML): which tables to apply, where to, and which rows, "
+                   "columns and computed values (README \"Routing and filtering\"); prepare "
+                   "the destination with db_setup --rules first");
     app.add_flag("--drain", options.drain,
                  "Apply everything up to the high watermarks seen at start, then exit 0");
     return run_program("consumer", app, argc, argv, [&] {

@@ -51,8 +51,8 @@ std::string ascii_only(std::string_view utf8) {
 // represent: each value is converted on its own, in a subtransaction, until one fails the
 // same way. Empty when none does alone.
 std::string untranslatable_column(pqxx::dbtransaction& tx, const Change& change,
-                                  const TableInfo& table) {
-    const std::string probe = "SELECT json_populate_record(NULL::" + table.name.quoted() + ", ";
+                                  const SourceRoutes& table) {
+    const std::string probe = "SELECT json_populate_record(NULL::" + table.row_type.quoted() + ", ";
     for (const auto& member : split_object(change.row)) {
         std::string single = "{";
         append_json_string(single, member.name);
@@ -72,8 +72,8 @@ std::string untranslatable_column(pqxx::dbtransaction& tx, const Change& change,
     return "";
 }
 
-std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change, const TableInfo& table,
-                             const std::exception& error) {
+std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change,
+                             const SourceRoutes& table, const std::exception& error) {
     if (dynamic_cast<const RejectedValue*>(&error) != nullptr) return error.what();
     const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
     if (sql == nullptr || sql->sqlstate() != kUntranslatable)
@@ -85,15 +85,15 @@ std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change, cons
            one_line(error.what()) + ")";
 }
 
-// The layout of `table`: json and jsonb by its type name, structured columns as the
-// destination's catalog describes them.
-StageLayout stage_layout(pqxx::transaction_base& tx, const TableInfo& table) {
+// The layout of `table`'s rows: json and jsonb by their type name, structured columns as the
+// destination's catalog describes its row type.
+StageLayout stage_layout(pqxx::transaction_base& tx, const SourceRoutes& table) {
     std::set<std::string> structured;
     for (const auto& row :
-         pq::exec(tx, kStructuredColumnsQuery, table.name.schema, table.name.name))
+         pq::exec(tx, kStructuredColumnsQuery, table.row_type.schema, table.row_type.name))
         structured.insert(row[0].as<std::string>());
     StageLayout layout;
-    for (const auto& column : table.columns)
+    for (const auto& column : table.row.columns)
         layout.columns.push_back(structured.count(column.name) ? StagedAs::structured
                                  : column.type == "json" || column.type == "jsonb"
                                      ? StagedAs::json
@@ -106,42 +106,53 @@ StageLayout stage_layout(pqxx::transaction_base& tx, const TableInfo& table) {
 void SqlApplier::attach() { prepared_.clear(); }
 
 void SqlApplier::prepare(pqxx::connection& conn, const std::vector<Change>& changes,
-                         const std::map<TableName, TableInfo>& tables) {
-    std::vector<const TableInfo*> missing;
+                         const RoutingTable& tables) {
+    std::vector<const TableName*> missing;
     for (const auto& change : changes) {
-        const TableInfo& table = tables.at(change.table);
-        const auto found = prepared_.find(table.name);
-        const bool current = found != prepared_.end() && found->second.columns == table.columns;
-        if (!current && std::find(missing.begin(), missing.end(), &table) == missing.end())
-            missing.push_back(&table);
+        const auto found = prepared_.find(change.table);
+        const bool current =
+            found != prepared_.end() && found->second.routes == tables.at(change.table);
+        if (!current && std::find_if(missing.begin(), missing.end(), [&](const TableName* name) {
+                            return *name == change.table;
+                        }) == missing.end())
+            missing.push_back(&change.table);
     }
     if (missing.empty()) return;
     std::vector<std::pair<std::string, std::string>> statements;  // name, SQL
     {
         pqxx::nontransaction tx(conn);
-        for (const TableInfo* table : missing) {
-            const auto old = prepared_.find(table->name);
+        for (const TableName* name : missing) {
+            const SourceRoutes& table = tables.at(*name);
+            const auto old = prepared_.find(*name);
             if (old != prepared_.end()) pq::exec0(tx, "DROP TABLE IF EXISTS " + old->second.stage);
             const std::string number = std::to_string(++stages_);
-            PreparedTable prepared{table->columns, stage_layout(tx, *table),
-                                   "pg_temp.cdc_stage_" + number, "pgtrail_upsert_" + number,
-                                   "pgtrail_remove_" + number};
-            pq::exec0(tx, create_stage_table_sql(*table, prepared.layout, prepared.stage));
-            ApplyStatements sql = build_apply_statements(*table, prepared.layout, prepared.stage);
-            statements.emplace_back(prepared.upsert, std::move(sql.upsert));
-            statements.emplace_back(prepared.remove, std::move(sql.remove));
-            prepared_.insert_or_assign(table->name, std::move(prepared));
+            PreparedTable prepared{
+                table, stage_layout(tx, table), "pg_temp.cdc_stage_" + number, {}};
+            pq::exec0(tx, create_stage_table_sql(table.row, prepared.layout, prepared.stage));
+            const StageShape shape{prepared.routes.row, prepared.routes.row_type, prepared.layout,
+                                   prepared.stage};
+            for (std::size_t r = 0; r < table.routes.size(); ++r) {
+                const TableRoute& route = table.routes[r];
+                const std::string suffix = number + "_" + std::to_string(r + 1);
+                PreparedRoute names{route.dest.name, "pgtrail_upsert_" + suffix,
+                                    "pgtrail_remove_" + suffix, route.mapping.filter.has_value()};
+                ApplyStatements sql = build_apply_statements(shape, route);
+                statements.emplace_back(names.upsert, std::move(sql.upsert));
+                statements.emplace_back(names.remove, std::move(sql.remove));
+                prepared.statements.push_back(std::move(names));
+            }
+            prepared_.insert_or_assign(*name, std::move(prepared));
         }
     }
     for (const auto& [name, sql] : statements) conn.prepare(name, sql);
 }
 
 void SqlApplier::apply(pqxx::transaction_base& tx, const std::vector<Change>& changes,
-                       const std::map<TableName, TableInfo>& tables) {
+                       const RoutingTable& tables) {
     std::map<TableName, std::vector<const Change*>> by_table;
     for (const auto& change : changes) by_table[change.table].push_back(&change);
     for (const auto& [name, table_changes] : by_table) {
-        const TableInfo& table = tables.at(name);
+        const SourceRoutes& table = tables.at(name);
         const PreparedTable& prepared = prepared_.at(name);
         // A value stage_fields rejects throws before its row is written; the COPY's earlier
         // rows go with the transaction the rejection aborts.
@@ -149,19 +160,22 @@ void SqlApplier::apply(pqxx::transaction_base& tx, const std::vector<Change>& ch
         bool upserts = false, deletes = false;
         pq::CopyWriter copy(tx, prepared.stage);
         for (const Change* change : table_changes) {
-            stage_fields(*change, table, prepared.layout, fields);
+            stage_fields(*change, table.row, prepared.layout, fields);
             copy.write(fields);
             (change->is_delete() ? deletes : upserts) = true;
         }
         copy.complete();
-        if (upserts) pq::exec_prepared0(tx, prepared.upsert, name.schema, name.name);
-        if (deletes) pq::exec_prepared0(tx, prepared.remove, name.schema, name.name);
+        for (const PreparedRoute& route : prepared.statements) {
+            if (upserts) pq::exec_prepared0(tx, route.upsert, route.dest.schema, route.dest.name);
+            if (deletes || (upserts && route.filtered))
+                pq::exec_prepared0(tx, route.remove, route.dest.schema, route.dest.name);
+        }
     }
 }
 
 std::vector<DeadLetter> SqlApplier::apply_isolating(pqxx::dbtransaction& tx,
                                                     const std::vector<Change>& changes,
-                                                    const std::map<TableName, TableInfo>& tables) {
+                                                    const RoutingTable& tables) {
     std::vector<DeadLetter> rejected;
     for (const auto& change : changes) {
         try {

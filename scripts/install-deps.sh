@@ -18,7 +18,7 @@ esac
 
 packages=(
     build-essential cmake pkg-config
-    libpqxx-dev librdkafka-dev libcli11-dev doctest-dev libcpp-httplib-dev
+    libpqxx-dev librdkafka-dev libcli11-dev doctest-dev libcpp-httplib-dev libtomlplusplus-dev
     "${release_packages[@]}"
     clang-format
     jq gnuplot-nox rapidjson-dev

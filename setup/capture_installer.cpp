@@ -220,6 +220,12 @@ std::vector<TableInfo> install_capture_once(pqxx::connection& source,
 
 }  // namespace
 
+void create_demo_table(pqxx::connection& source) {
+    pqxx::work tx(source, "create demo table");
+    pq::exec0(tx, kDemoTable);
+    tx.commit();
+}
+
 std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRequest& request) {
     RetryPolicy policy(request.retry_for, "cannot lock the tables to capture against writes");
     for (;;) {

@@ -24,6 +24,9 @@ struct CaptureRequest {
 // captured table (requested now or before) as the source catalog describes it.
 std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRequest& request);
 
+// Creates the demo table public.employees unless it exists (what --demo captures).
+void create_demo_table(pqxx::connection& source);
+
 // Removes capture from the source in one transaction: pgtrail's triggers from every table
 // and schema cdc with everything in it. Throws UsageError, changing nothing, while cdc.log
 // holds changes the producer has not published, unless `force`. Nothing to do (exit 0)

@@ -1,8 +1,11 @@
+#include <algorithm>
+
 #include "common/cli_options.hpp"
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pg_session.hpp"
 #include "common/retry_policy.hpp"
+#include "common/table_rules.hpp"
 #include "setup/capture_installer.hpp"
 #include "setup/dest_preparer.hpp"
 #include "setup/load_claim.hpp"
@@ -23,6 +26,7 @@ int main(int argc, char** argv) {
     bool uninstall = false;
     bool force = false;
     bool snapshot = false;
+    std::string rules_path;
     CLI::App app{
         "pgtrail db_setup: installs capture on the source, prepares the destination and the "
         "Kafka topic. Idempotent. With --uninstall, removes capture from the source instead."};
@@ -42,11 +46,15 @@ int main(int argc, char** argv) {
         "Also copy the rows the given tables already hold to the destination, in key-ordered "
         "chunks straight from source to destination (COPY), without blocking the source's "
         "writers; rerun after an interruption to resume");
+    app.add_option("--rules", rules_path,
+                   "Prepare the destination for a consumer with this rules file: only the "
+                   "tables it names, under their destination names, with their columns; "
+                   "the tables it names are captured too");
     app.add_flag("--uninstall", uninstall,
                  "Remove capture from the source: pgtrail's triggers and schema cdc. Refused "
                  "while the log holds unpublished changes. The destination and the topics "
                  "are left alone; needs only --source")
-        ->excludes("--table", "--demo", "--snapshot", "--partitions");
+        ->excludes("--table", "--demo", "--snapshot", "--partitions", "--rules");
     app.add_flag("--force", force,
                  "With --uninstall: discard unpublished changes. With --snapshot: empty a "
                  "destination table that already holds rows (TRUNCATE) and load it anew");
@@ -63,6 +71,14 @@ int main(int argc, char** argv) {
         }
         if (dest.empty()) throw UsageError("--dest is required (or CDC_DEST_URL)");
         if (kafka.brokers.empty()) throw UsageError("--brokers is required (or CDC_BROKERS)");
+        std::optional<Rules> rules;
+        if (!rules_path.empty()) {
+            if (snapshot)
+                throw UsageError(
+                    "--snapshot with --rules is not built yet: a table with rows to load "
+                    "cannot be prepared under rules in this version");
+            rules = read_rules_file(rules_path);
+        }
         const std::string reach = "cannot reach Kafka brokers " + kafka.brokers;
         with_retries(retry.budget(), reach,
                      [&] { ensure_topic(kafka, kafka.topic, partitions, kKafkaTimeout); });
@@ -83,8 +99,26 @@ int main(int argc, char** argv) {
                 enums = enums_used_by(tx, tables);
                 composites = composites_used_by(tx, tables);
             }
-            prepare_destination(*dest_conn, tables, enums, composites);
+            if (rules)
+                prepare_ruled_destination(*dest_conn, *rules, tables, enums, composites);
+            else
+                prepare_destination(*dest_conn, tables, enums, composites);
         };
+        // Under rules the destination is prepared before capture starts, so rules the
+        // destination refuses leave the source as it was.
+        if (rules) {
+            if (request.demo) create_demo_table(*source_conn);
+            std::vector<std::string> ruled;
+            for (const auto& rule : rules->tables)
+                if (std::find(ruled.begin(), ruled.end(), rule.source.quoted()) == ruled.end())
+                    ruled.push_back(rule.source.quoted());
+            prepare(tables_to_load(*source_conn, ruled));
+            request.tables.insert(request.tables.end(), ruled.begin(), ruled.end());
+            const auto tables = install_capture(*source_conn, request);
+            log::info("ready: ", tables.size(), " captured tables, ", rules->tables.size(),
+                      " ruled for this destination, topic ", kafka.topic);
+            return kExitOk;
+        }
         // A loaded table exists on the destination before capture starts, so the consumer
         // never meets a change of it there is no table for; and its load is claimed first,
         // so a refused load changes nothing.

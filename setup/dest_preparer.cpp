@@ -1,11 +1,15 @@
 #include "setup/dest_preparer.hpp"
 
+#include <algorithm>
+#include <map>
 #include <pqxx/pqxx>
 
 #include "common/errors.hpp"
 #include "common/log.hpp"
 #include "common/pqxx_compat.hpp"
+#include "common/source_row.hpp"
 #include "common/sql_names.hpp"
+#include "common/table_mapping.hpp"
 
 namespace pgtrail::sql {
 extern const char* const dest_bookkeeping;
@@ -37,6 +41,7 @@ WHERE attrelid = (quote_ident($1) || '.' || quote_ident($2))::regclass
   AND attname IN ('_cdc_ts', '_cdc_seq') AND NOT attisdropped
 )sql";
 
+// An existing table gains the columns it lacks; nothing is dropped.
 void bring_up_to_date(pqxx::transaction_base& tx, const TableInfo& source,
                       const TableInfo& existing) {
     if (existing.pk_columns != source.pk_columns)
@@ -59,6 +64,90 @@ void bring_up_to_date(pqxx::transaction_base& tx, const TableInfo& source,
     }
 }
 
+void prepare_table(pqxx::transaction_base& tx, const TableInfo& table, bool grant) {
+    pq::exec0(tx, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(table.name.schema));
+    const std::optional<TableInfo> existing = load_table(tx, table.name);
+    if (existing) {
+        bring_up_to_date(tx, table, *existing);
+    } else {
+        pq::exec0(tx, create_table_sql(table));
+        log::info("destination ", table.name.display(), ": created");
+    }
+    if (grant) {
+        pq::exec0(
+            tx, "GRANT USAGE ON SCHEMA " + quote_ident(table.name.schema) + " TO pgtrail_consumer");
+        pq::exec0(tx, "GRANT SELECT, INSERT, UPDATE, DELETE ON " + table.name.quoted() +
+                          " TO pgtrail_consumer");
+    }
+}
+
+// PostgreSQL truncates longer identifiers, and two types could then share a name.
+constexpr std::size_t kMaxIdentifierBytes = 63;
+
+constexpr const char* kTypeAttributes = R"sql(
+SELECT a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute a
+WHERE a.attrelid = (quote_ident($1) || '.' || quote_ident($2))::regclass
+  AND a.attnum > 0 AND NOT a.attisdropped
+)sql";
+
+// Creates or extends the source row type: columns the source gained are added, a column
+// whose type changed is retyped. A column the source dropped stays, as on a mirrored table.
+void record_source_row(pqxx::transaction_base& tx, const TableInfo& source) {
+    const TableName type = source_row_type(source.name);
+    if (type.name.size() > kMaxIdentifierBytes)
+        throw UsageError("table " + source.name.display() + ": schema and name together exceed " +
+                         std::to_string(kMaxIdentifierBytes) +
+                         " bytes, too long for its source row type " + type.display());
+    if (!load_table(tx, type)) {
+        std::string attributes;
+        for (const auto& column : source.columns)
+            attributes +=
+                (attributes.empty() ? "" : ", ") + quote_ident(column.name) + " " + column.type;
+        pq::exec0(tx, "CREATE TYPE " + type.quoted() + " AS (" + attributes + ")");
+        return;
+    }
+    std::map<std::string, std::string> recorded;
+    for (const auto& row : pq::exec(tx, kTypeAttributes, type.schema, type.name))
+        recorded[row[0].as<std::string>()] = row[1].as<std::string>();
+    for (const auto& column : source.columns) {
+        const auto found = recorded.find(column.name);
+        if (found == recorded.end())
+            pq::exec0(tx, "ALTER TYPE " + type.quoted() + " ADD ATTRIBUTE " +
+                              quote_ident(column.name) + " " + column.type);
+        else if (found->second != column.type)
+            pq::exec0(tx, "ALTER TYPE " + type.quoted() + " ALTER ATTRIBUTE " +
+                              quote_ident(column.name) + " TYPE " + column.type);
+    }
+}
+
+constexpr const char* kTempSchema =
+    "SELECT nspname FROM pg_namespace WHERE oid = pg_my_temp_schema()";
+
+// The destination table a mapping fills: its columns typed as PostgreSQL types the
+// expressions over a source row (CREATE TABLE AS keeps a copied column's type and typmod),
+// NOT NULL where the source column copied is, and the source's key.
+TableInfo mapped_table(pqxx::transaction_base& tx, const TableMapping& mapping,
+                       const TableInfo& source) {
+    std::string values;
+    for (const auto& column : mapping.columns)
+        values +=
+            (values.empty() ? "" : ", ") + value_sql(column) + " AS " + quote_ident(column.name);
+    pq::exec0(tx, "CREATE TEMP TABLE pgtrail_mapped AS SELECT " + values + " FROM (SELECT " +
+                      typed_null_row_sql(source) + ") src WITH NO DATA");
+    const TableName temp{pq::exec1(tx, kTempSchema)[0].as<std::string>(), "pgtrail_mapped"};
+    TableInfo table = *load_table(tx, temp);
+    pq::exec0(tx, "DROP TABLE pg_temp.pgtrail_mapped");
+    table.name = mapping.dest;
+    table.pk_columns = source.pk_columns;
+    for (std::size_t i = 0; i < table.columns.size(); ++i) {
+        if (!mapping.columns[i].copied) continue;
+        for (const auto& column : source.columns)
+            if (column.name == mapping.columns[i].name) table.columns[i].not_null = column.not_null;
+    }
+    return table;
+}
+
 }  // namespace
 
 void prepare_destination(pqxx::connection& dest, const std::vector<TableInfo>& tables,
@@ -69,22 +158,37 @@ void prepare_destination(pqxx::connection& dest, const std::vector<TableInfo>& t
     create_enums(tx, enums);
     create_composites(tx, composites);
     const bool grant = pq::exec1(tx, kConsumerRoleExists)[0].as<bool>();
-    for (const auto& table : tables) {
-        pq::exec0(tx, "CREATE SCHEMA IF NOT EXISTS " + quote_ident(table.name.schema));
-        const std::optional<TableInfo> existing = load_table(tx, table.name);
-        if (existing) {
-            bring_up_to_date(tx, table, *existing);
-        } else {
-            pq::exec0(tx, create_table_sql(table));
-            log::info("destination ", table.name.display(), ": created");
-        }
-        if (grant) {
-            pq::exec0(tx, "GRANT USAGE ON SCHEMA " + quote_ident(table.name.schema) +
-                              " TO pgtrail_consumer");
-            pq::exec0(tx, "GRANT SELECT, INSERT, UPDATE, DELETE ON " + table.name.quoted() +
-                              " TO pgtrail_consumer");
+    for (const auto& table : tables) prepare_table(tx, table, grant);
+    tx.commit();
+}
+
+void prepare_ruled_destination(pqxx::connection& dest, const Rules& rules,
+                               const std::vector<TableInfo>& sources,
+                               const std::vector<EnumType>& enums,
+                               const std::vector<CompositeType>& composites) {
+    pqxx::work tx(dest, "prepare destination under rules");
+    pq::exec0(tx, sql::dest_bookkeeping);
+    create_enums(tx, enums);
+    create_composites(tx, composites);
+    const bool grant = pq::exec1(tx, kConsumerRoleExists)[0].as<bool>();
+    for (const auto& rule : rules.tables)
+        if (std::none_of(sources.begin(), sources.end(),
+                         [&](const TableInfo& s) { return s.name == rule.source; }))
+            throw UsageError(rule.context + ": the source table is not captured");
+    pq::exec0(tx, std::string("CREATE SCHEMA IF NOT EXISTS ") + quote_ident(kSourceRowSchema));
+    for (const auto& source : sources) {
+        const auto ruled = rules.for_source(source.name);
+        if (ruled.empty()) continue;
+        record_source_row(tx, source);
+        for (const TableRule* rule : ruled) {
+            const TableMapping mapping = resolve_rule(*rule, source);
+            check_expressions(tx, mapping, source);
+            prepare_table(tx, mapped_table(tx, mapping, source), grant);
         }
     }
+    if (grant)
+        pq::exec0(tx, std::string("GRANT USAGE ON SCHEMA ") + quote_ident(kSourceRowSchema) +
+                          " TO pgtrail_consumer");
     tx.commit();
 }
 

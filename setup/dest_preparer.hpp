@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/table_catalog.hpp"
+#include "common/table_rules.hpp"
 #include "setup/composite_types.hpp"
 #include "setup/enum_types.hpp"
 
@@ -17,5 +18,16 @@ namespace pgtrail {
 void prepare_destination(pqxx::connection& dest, const std::vector<TableInfo>& tables,
                          const std::vector<EnumType>& enums,
                          const std::vector<CompositeType>& composites);
+
+// The same for a consumer with rules, given the captured source tables: only the tables the
+// rules name, each under its destination name with the rule's columns (a transform's column
+// takes the type its expression yields), and each ruled source table's columns recorded as
+// its source row type (common/source_row.hpp). Every rule is checked against the source's
+// columns and parsed by the destination first; a bad one throws UsageError and nothing
+// changes.
+void prepare_ruled_destination(pqxx::connection& dest, const Rules& rules,
+                               const std::vector<TableInfo>& sources,
+                               const std::vector<EnumType>& enums,
+                               const std::vector<CompositeType>& composites);
 
 }  // namespace pgtrail

@@ -1,0 +1,77 @@
+#include "consumer/table_routes.hpp"
+
+#include <algorithm>
+
+#include "common/errors.hpp"
+#include "common/source_row.hpp"
+
+namespace pgtrail {
+namespace {
+
+TableInfo destination_table(pqxx::transaction_base& tx, const TableName& name,
+                            const std::string& missing) {
+    std::optional<TableInfo> dest = load_table(tx, name);
+    if (!dest) throw UsageError(missing);
+    if (dest->pk_columns.empty())
+        throw RuntimeFailure("destination table " + name.display() + " has no primary key");
+    return *dest;
+}
+
+TableRoute ruled_route(pqxx::transaction_base& tx, const TableRule& rule,
+                       const std::string& prepare, std::optional<TableInfo>& row) {
+    TableInfo dest = destination_table(tx, rule.dest,
+                                       rule.context + ": destination table " + rule.dest.display() +
+                                           " does not exist; " + prepare);
+    if (!row) {
+        row = load_source_row(tx, rule.source, dest.pk_columns);
+        if (!row)
+            throw UsageError(rule.context +
+                             ": the destination has no record of the source table's columns; " +
+                             prepare);
+        row->name = rule.source;
+    }
+    if (row->pk_columns != dest.pk_columns)
+        throw UsageError(rule.context + ": destination table " + rule.dest.display() +
+                         " is keyed differently from " + rule.source.display() + "; " + prepare);
+    TableMapping mapping = resolve_rule(rule, *row);
+    for (const auto& column : mapping.columns)
+        if (std::none_of(dest.columns.begin(), dest.columns.end(),
+                         [&](const Column& c) { return c.name == column.name; }))
+            throw UsageError(rule.context + ": destination table " + rule.dest.display() +
+                             " has no column \"" + column.name + "\"; " + prepare);
+    return {std::move(mapping), std::move(dest)};
+}
+
+}  // namespace
+
+std::optional<SourceRoutes> load_routes(pqxx::transaction_base& tx, const TableName& source,
+                                        const Rules* rules) {
+    if (rules == nullptr) {
+        std::optional<TableInfo> dest = load_table(tx, source);
+        if (!dest) return std::nullopt;
+        if (dest->pk_columns.empty())
+            throw RuntimeFailure("destination table " + source.display() + " has no primary key");
+        TableMapping mapping = mirror_mapping(*dest);
+        return SourceRoutes{*dest, source, {{std::move(mapping), *dest}}};
+    }
+    SourceRoutes routes{{source, {}, {}}, source_row_type(source), {}};
+    const std::string prepare = "run db_setup --rules " + rules->path;
+    std::optional<TableInfo> row;
+    for (const TableRule* rule : rules->for_source(source))
+        routes.routes.push_back(ruled_route(tx, *rule, prepare, row));
+    if (row) routes.row = std::move(*row);
+    return routes;
+}
+
+void check_rules(pqxx::connection& dest, const Rules& rules) {
+    pqxx::work tx(dest, "check rules");
+    std::vector<TableName> checked;
+    for (const auto& rule : rules.tables) {
+        if (std::find(checked.begin(), checked.end(), rule.source) != checked.end()) continue;
+        checked.push_back(rule.source);
+        const SourceRoutes routes = *load_routes(tx, rule.source, &rules);
+        for (const auto& route : routes.routes) check_expressions(tx, route.mapping, routes.row);
+    }
+}
+
+}  // namespace pgtrail
