@@ -19,9 +19,11 @@ bool has_column(const TableInfo& table, const std::string& name) {
                        [&](const Column& c) { return c.name == name; });
 }
 
-// The first line of PostgreSQL's error, without libpq's "ERROR:" prefix.
+// The first line of PostgreSQL's error, without libpq's "ERROR:" prefix: the lines after it
+// quote the generated statement, not the rule.
 std::string reason(const pqxx::sql_error& error) {
-    std::string text = one_line(error.what());
+    std::string text = error.what();
+    text = one_line(text.substr(0, text.find('\n')));
     for (const char* prefix : {"ERROR:  ", "ERROR: "})
         if (text.rfind(prefix, 0) == 0) text.erase(0, std::string(prefix).size());
     return text;

@@ -1,5 +1,6 @@
 #include "setup/capture_installer.hpp"
 
+#include <algorithm>
 #include <pqxx/pqxx>
 #include <set>
 
@@ -196,8 +197,11 @@ std::vector<TableInfo> install_capture_once(pqxx::connection& source,
         pq::exec0(tx, kDemoTable);
         requested.push_back("public.employees");
     }
+    std::vector<TableName> done;  // a table requested twice (--demo and a rule) is captured once
     for (const auto& text : requested) {
         const TableInfo table = checked_table(tx, text);
+        if (std::find(done.begin(), done.end(), table.name) != done.end()) continue;
+        done.push_back(table.name);
         capture(tx, table);
         log::info("capturing ", table.name.display());
     }

@@ -5,8 +5,10 @@
 #include "common/errors.hpp"
 #include "common/pg_session.hpp"
 #include "common/pqxx_compat.hpp"
+#include "common/table_rules.hpp"
 #include "setup/pipeline_status.hpp"
 #include "setup/row_repairer.hpp"
+#include "setup/ruled_verifier.hpp"
 #include "setup/table_verifier.hpp"
 
 namespace {
@@ -73,6 +75,13 @@ void report(const pgtrail::TableComparison& c) {
     }
 }
 
+// The last line, and the exit code it stands for.
+pgtrail::ExitCode summary(std::size_t compared, int differing) {
+    std::cout << (differing == 0 ? "OK: " : "DIFFERENCES: ") << compared << " tables compared, "
+              << differing << " differ\n";
+    return differing == 0 ? pgtrail::kExitOk : pgtrail::kExitDifferences;
+}
+
 void repair(pqxx::connection& source, pqxx::connection& dest, const pgtrail::TableInfo& table,
             const pgtrail::TableComparison& c) {
     const pgtrail::RepairCounts counts =
@@ -95,6 +104,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> tables;
     VerifyOptions verify;
     bool status = false, heal = false;
+    std::string rules_path;
     CLI::App app{"pgtrail db_verify: compares captured tables between source and destination"};
     add_config_option(app);
     add_source_option(app, source);
@@ -123,7 +133,27 @@ int main(int argc, char** argv) {
                  "db_setup --snapshot loads them, without locking the source (exit 1 when "
                  "anything differed)")
         ->excludes(status_flag);
+    app.add_option("--rules", rules_path,
+                   "Compare the tables of a consumer with this rules file as its rules fill "
+                   "them: only matching source rows, only the rules' columns, transforms "
+                   "applied to the source rows, destination names")
+        ->excludes("--table", "--status");
     return run_program("db_verify", app, argc, argv, [&] {
+        if (!rules_path.empty()) {
+            const Rules rules = read_rules_file(rules_path);
+            if (heal) throw UsageError("--repair with --rules is not built yet");
+            auto source_conn = connect_with_retry(source, "source", retry.budget());
+            auto dest_conn = connect_with_retry(dest, "destination", retry.budget());
+            const auto ruled = ruled_comparisons(*source_conn, *dest_conn, rules);
+            int differing = 0;
+            for (const auto& table : ruled) {
+                const TableComparison result =
+                    compare_ruled_table(*source_conn, *dest_conn, table, verify);
+                report(result);
+                if (!result.equal()) ++differing;
+            }
+            return summary(ruled.size(), differing);
+        }
         auto source_conn = connect_with_retry(source, "source", retry.budget());
         auto dest_conn = connect_with_retry(dest, "destination", retry.budget());
         const auto to_compare = tables_to_compare(*source_conn, tables);
@@ -141,8 +171,6 @@ int main(int argc, char** argv) {
             ++differing;
             if (heal && result.problem.empty()) repair(*source_conn, *dest_conn, table, result);
         }
-        std::cout << (differing == 0 ? "OK: " : "DIFFERENCES: ") << to_compare.size()
-                  << " tables compared, " << differing << " differ\n";
-        return differing == 0 ? kExitOk : kExitDifferences;
+        return summary(to_compare.size(), differing);
     });
 }
