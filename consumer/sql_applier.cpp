@@ -77,7 +77,8 @@ std::string rejection_reason(pqxx::dbtransaction& tx, const Change& change,
     if (dynamic_cast<const RejectedValue*>(&error) != nullptr) return error.what();
     const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
     if (sql == nullptr || sql->sqlstate() != kUntranslatable)
-        return change.table.display() + ": " + one_line(error.what());
+        return "table " + change.table.display() + ", key " + ascii_only(change.key) + ": " +
+               one_line(error.what());
     const std::string column = untranslatable_column(tx, change, table);
     return "table " + change.table.display() + ", key " + ascii_only(change.key) +
            (column.empty() ? "" : ", column " + ascii_only(column)) +
