@@ -44,14 +44,15 @@ void check_one(pqxx::dbtransaction& tx, const std::string& context, const std::s
 }  // namespace
 
 bool TableMapping::mirrors(const TableInfo& source_row) const {
-    if (filter || columns.size() != source_row.columns.size()) return false;
+    if (filter || mode != SinkMode::mirror || columns.size() != source_row.columns.size())
+        return false;
     for (std::size_t i = 0; i < columns.size(); ++i)
         if (!columns[i].copied || columns[i].name != source_row.columns[i].name) return false;
     return true;
 }
 
 TableMapping resolve_rule(const TableRule& rule, const TableInfo& source_row) {
-    TableMapping mapping{rule.source, rule.dest, {}, rule.where, rule.context};
+    TableMapping mapping{rule.source, rule.dest, {}, rule.where, rule.mode, "", rule.context};
     if (rule.columns) {
         for (const auto& name : *rule.columns)
             if (!has_column(source_row, name))
@@ -81,11 +82,24 @@ TableMapping resolve_rule(const TableRule& rule, const TableInfo& source_row) {
     }
     for (const auto& [column, expression] : rule.set)
         if (!has_column(source_row, column)) mapping.columns.push_back({column, expression, false});
+    if (rule.mode == SinkMode::soft_delete) {
+        mapping.deleted_column = rule.deleted_column;
+        for (const auto& column : mapping.columns)
+            if (column.name == rule.deleted_column)
+                throw UsageError(rule.context + ": deleted_column \"" + rule.deleted_column +
+                                 "\" is also a column the rule applies; name another one");
+    }
     return mapping;
 }
 
 TableMapping mirror_mapping(const TableInfo& table) {
-    TableMapping mapping{table.name, table.name, {}, std::nullopt, "table " + table.name.display()};
+    TableMapping mapping{table.name,
+                         table.name,
+                         {},
+                         std::nullopt,
+                         SinkMode::mirror,
+                         "",
+                         "table " + table.name.display()};
     for (const auto& column : table.columns)
         mapping.columns.push_back({column.name, quote_ident(column.name), true});
     return mapping;

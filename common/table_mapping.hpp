@@ -26,16 +26,22 @@ struct TableMapping {
     TableName dest;
     std::vector<MappedColumn> columns;  // in the destination table's order
     std::optional<std::string> filter;  // the rule's where
-    std::string context;                // for errors, as TableRule::context
+    SinkMode mode = SinkMode::mirror;
+    // soft-delete: the destination's timestamptz column a delete sets; a later write of the
+    // key clears it. Not among `columns`.
+    std::string deleted_column;
+    std::string context;  // for errors, as TableRule::context
     bool operator==(const TableMapping&) const = default;
 
-    // Every source column to the same name, no filter: applied as the table mirrors it.
+    // Every source column to the same name, no filter, mode mirror: applied as the table
+    // mirrors it.
     bool mirrors(const TableInfo& source_row) const;
 };
 
 // `source_row` holds the source's columns and primary key. Throws UsageError naming the rule
 // for a column the source lacks, a column list without the whole key, a transform of a key
-// column (the key is what every guard and tombstone is by).
+// column (the key is what every guard and tombstone is by), a soft-delete column that is
+// also a mapped column.
 TableMapping resolve_rule(const TableRule& rule, const TableInfo& source_row);
 
 // The mapping of a table replicated without rules.

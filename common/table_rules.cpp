@@ -12,7 +12,8 @@
 namespace pgtrail {
 namespace {
 
-constexpr std::string_view kKeys[] = {"source", "dest", "where", "columns", "mode", "set"};
+constexpr std::string_view kKeys[] = {"source", "dest", "where",         "columns",
+                                      "mode",   "set",  "deleted_column"};
 
 // One identifier at `text[at]`, advancing `at` past it.
 std::optional<std::string> identifier(std::string_view text, std::size_t& at) {
@@ -61,9 +62,11 @@ TableName table_name(const toml::node& node, const std::string& context, const s
 
 SinkMode sink_mode(const std::string& text, const std::string& context) {
     if (text == "mirror") return SinkMode::mirror;
-    if (text == "soft-delete" || text == "history")
-        throw UsageError(context + ": mode \"" + text +
-                         "\" is not built yet; this version applies mode \"mirror\" only");
+    if (text == "soft-delete") return SinkMode::soft_delete;
+    if (text == "history")
+        throw UsageError(
+            context + ": mode \"" + text +
+            "\" is not built yet; this version has modes \"mirror\" and \"soft-delete\"");
     throw UsageError(context + ": unknown mode \"" + text + "\" (mirror, soft-delete or history)");
 }
 
@@ -80,9 +83,11 @@ TableRule table_rule(const toml::table& entry, const std::string& path, std::siz
         const std::string name(key.str());
         if (std::find(std::begin(kKeys), std::end(kKeys), name) == std::end(kKeys))
             throw UsageError(rule.context + ": unknown key \"" + name +
-                             "\" (source, dest, where, columns, mode, set)");
+                             "\" (source, dest, where, columns, mode, set, deleted_column)");
         if (name == "dest") rule.dest = table_name(value, rule.context, "dest");
         if (name == "where") rule.where = string_value(value, rule.context, "where");
+        if (name == "deleted_column")
+            rule.deleted_column = string_value(value, rule.context, "deleted_column");
         if (name == "mode")
             rule.mode = sink_mode(string_value(value, rule.context, "mode"), rule.context);
         if (name == "columns") {
@@ -157,6 +162,8 @@ Rules parse_rules(std::string_view text, const std::string& path) {
         if (!destinations.insert(rule.dest).second)
             throw UsageError(rule.context + ": destination table " + rule.dest.display() +
                              " already has a rule; one rule per destination table");
+        if (entry->get("deleted_column") != nullptr && rule.mode != SinkMode::soft_delete)
+            throw UsageError(rule.context + ": deleted_column goes with mode \"soft-delete\"");
         rules.tables.push_back(std::move(rule));
     }
     return rules;

@@ -22,6 +22,8 @@ struct TableRule {
     std::optional<std::vector<std::string>> columns;  // source columns applied, in any order
     std::vector<std::pair<std::string, std::string>> set;  // dest column, expression
     SinkMode mode = SinkMode::mirror;
+    // soft-delete: the timestamptz column a delete sets to the source's delete time.
+    std::string deleted_column = "deleted_at";
     // "rules file F, table schema.name": how every error about this entry begins.
     std::string context;
 };

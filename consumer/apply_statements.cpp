@@ -92,6 +92,13 @@ std::string upsert_sql(const StageShape& shape, const TableRoute& route) {
         selected.push_back(routed_value(shape, route, i));
         assignments.push_back(name + " = EXCLUDED." + name);
     }
+    // A write of a soft-deleted key revives the row.
+    if (route.mapping.mode == SinkMode::soft_delete) {
+        const std::string deleted = quote_ident(route.mapping.deleted_column);
+        columns.push_back(deleted);
+        selected.push_back("NULL::timestamptz");
+        assignments.push_back(deleted + " = NULL");
+    }
     assignments.push_back(ts + " = EXCLUDED." + ts);
     assignments.push_back(seq + " = EXCLUDED." + seq);
     for (const auto& column : route.dest.pk_columns) pk.push_back(quote_ident(column));
@@ -136,11 +143,18 @@ std::string remove_sql(const StageShape& shape, const TableRoute& route) {
         from += rule_lateral(shape, route, false);
         doomed = "WHERE CASE WHEN s.op = 'd' THEN true ELSE NOT v._keep END";
     }
+    // soft-delete keeps the row, marked with the delete's time and guarded by it like any
+    // write; the tombstone still covers a key the table does not hold.
+    const std::string removal =
+        route.mapping.mode == SinkMode::soft_delete
+            ? "UPDATE " + route.dest.name.quoted() + " d SET " +
+                  quote_ident(route.mapping.deleted_column) + " = x._ts, " + ts + " = x._ts, " +
+                  seq + " = x._seq FROM doomed x"
+            : "DELETE FROM " + route.dest.name.quoted() + " d USING doomed x";
     return "WITH doomed AS (\n  SELECT s.pk AS _pk, " + std::string(kStagedTs) +
            " AS _ts, s.seq AS _seq, " + joined(keys, ", ") + "\n  FROM " + from + "\n  " + doomed +
-           "\n), removed AS (\n  DELETE FROM " + route.dest.name.quoted() +
-           " d USING doomed x\n  WHERE " + joined(matches, " AND ") + "\n    AND (d." + ts +
-           " IS NULL OR (d." + ts + ", d." + seq +
+           "\n), removed AS (\n  " + removal + "\n  WHERE " + joined(matches, " AND ") +
+           "\n    AND (d." + ts + " IS NULL OR (d." + ts + ", d." + seq +
            ") < (x._ts, x._seq))\n)\n"
            "INSERT INTO cdc.tombstones (schema_name, table_name, pk, _cdc_ts, _cdc_seq)\n"
            "SELECT $1, $2, x._pk, x._ts, x._seq FROM doomed x\n"

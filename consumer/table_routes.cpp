@@ -39,6 +39,14 @@ TableRoute ruled_route(pqxx::transaction_base& tx, const TableRule& rule,
                          [&](const Column& c) { return c.name == column.name; }))
             throw UsageError(rule.context + ": destination table " + rule.dest.display() +
                              " has no column \"" + column.name + "\"; " + prepare);
+    const auto deleted =
+        std::find_if(dest.columns.begin(), dest.columns.end(),
+                     [&](const Column& c) { return c.name == mapping.deleted_column; });
+    if (mapping.mode == SinkMode::soft_delete &&
+        (deleted == dest.columns.end() || deleted->type != "timestamp with time zone"))
+        throw UsageError(rule.context + ": destination table " + rule.dest.display() +
+                         " has no timestamptz column \"" + mapping.deleted_column + "\"; " +
+                         prepare);
     return {std::move(mapping), std::move(dest)};
 }
 

@@ -126,7 +126,8 @@ constexpr const char* kTempSchema =
 
 // The destination table a mapping fills: its columns typed as PostgreSQL types the
 // expressions over a source row (CREATE TABLE AS keeps a copied column's type and typmod),
-// NOT NULL where the source column copied is, and the source's key.
+// NOT NULL where the source column copied is, the source's key, and a soft-delete table's
+// deleted column.
 TableInfo mapped_table(pqxx::transaction_base& tx, const TableMapping& mapping,
                        const TableInfo& source) {
     std::string values;
@@ -140,6 +141,8 @@ TableInfo mapped_table(pqxx::transaction_base& tx, const TableMapping& mapping,
     pq::exec0(tx, "DROP TABLE pg_temp.pgtrail_mapped");
     table.name = mapping.dest;
     table.pk_columns = source.pk_columns;
+    if (mapping.mode == SinkMode::soft_delete)
+        table.columns.push_back({mapping.deleted_column, "timestamp with time zone", false});
     for (std::size_t i = 0; i < table.columns.size(); ++i) {
         if (!mapping.columns[i].copied) continue;
         for (const auto& column : source.columns)

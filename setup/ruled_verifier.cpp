@@ -47,6 +47,13 @@ std::string expected_rows_sql(const RuledComparison& table) {
            filter_sql(table.mapping) + ") t";
 }
 
+// The destination's rows the source should have; a soft-deleted row stands for no row.
+std::string actual_rows_sql(const RuledComparison& table) {
+    if (table.mapping.mode != SinkMode::soft_delete) return table.dest.name.quoted() + " t";
+    return "(SELECT * FROM " + table.dest.name.quoted() + " WHERE " +
+           quote_ident(table.mapping.deleted_column) + " IS NULL) t";
+}
+
 }  // namespace
 
 std::vector<RuledComparison> ruled_comparisons(pqxx::connection& source, pqxx::connection& dest,
@@ -110,7 +117,7 @@ TableComparison compare_ruled_table(pqxx::connection& source, pqxx::connection& 
                        " NO SCROLL CURSOR FOR SELECT coalesce(e.key, a.key), a.key IS NULL, "
                        "e.key IS NULL FROM (" +
                        keyed_rows_sql(table.dest, expected_rows_sql(table)) + ") e FULL JOIN (" +
-                       keyed_rows_sql(table.dest, table.dest.name.quoted() + " t") +
+                       keyed_rows_sql(table.dest, actual_rows_sql(table)) +
                        ") a ON a.key = e.key WHERE e.row IS DISTINCT FROM a.row");
     const auto note = [&](std::int64_t& count, std::vector<std::string>& samples,
                           const std::string& key) {
