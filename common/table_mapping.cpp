@@ -82,6 +82,11 @@ TableMapping resolve_rule(const TableRule& rule, const TableInfo& source_row) {
     }
     for (const auto& [column, expression] : rule.set)
         if (!has_column(source_row, column)) mapping.columns.push_back({column, expression, false});
+    if (rule.mode == SinkMode::history)
+        for (const auto& column : mapping.columns)
+            if (column.name == kHistoryOpColumn || column.name == kHistoryTxidColumn)
+                throw UsageError(rule.context + ": column \"" + column.name +
+                                 "\" is a history table's own; rename it with set");
     if (rule.mode == SinkMode::soft_delete) {
         mapping.deleted_column = rule.deleted_column;
         for (const auto& column : mapping.columns)

@@ -10,6 +10,12 @@
 
 namespace pgtrail {
 
+// A history table's own columns besides the guard columns, which there hold the change's
+// source time and log sequence: the change's op (c, u, d, r) and source transaction. Its
+// primary key is the source's key and _cdc_seq.
+inline constexpr const char* kHistoryOpColumn = "_cdc_op";
+inline constexpr const char* kHistoryTxidColumn = "_cdc_txid";
+
 // What one destination column holds: SQL over the source row, whose columns are in scope
 // by their names (a column copied unchanged is just its quoted name).
 struct MappedColumn {

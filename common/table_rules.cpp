@@ -63,10 +63,7 @@ TableName table_name(const toml::node& node, const std::string& context, const s
 SinkMode sink_mode(const std::string& text, const std::string& context) {
     if (text == "mirror") return SinkMode::mirror;
     if (text == "soft-delete") return SinkMode::soft_delete;
-    if (text == "history")
-        throw UsageError(
-            context + ": mode \"" + text +
-            "\" is not built yet; this version has modes \"mirror\" and \"soft-delete\"");
+    if (text == "history") return SinkMode::history;
     throw UsageError(context + ": unknown mode \"" + text + "\" (mirror, soft-delete or history)");
 }
 
@@ -164,7 +161,20 @@ Rules parse_rules(std::string_view text, const std::string& path) {
                              " already has a rule; one rule per destination table");
         if (entry->get("deleted_column") != nullptr && rule.mode != SinkMode::soft_delete)
             throw UsageError(rule.context + ": deleted_column goes with mode \"soft-delete\"");
+        if (rule.mode == SinkMode::history && rule.where)
+            throw UsageError(rule.context +
+                             ": where does not go with mode \"history\" yet; a history table "
+                             "records every change of its source");
         rules.tables.push_back(std::move(rule));
+    }
+    // A history table takes every change of a batch, the other modes only each row's newest
+    // (consumer/batch_reducer.hpp); one source table is applied one way.
+    for (const auto& rule : rules.tables) {
+        if (rule.mode != SinkMode::history) continue;
+        if (rules.for_source(rule.source).size() > 1)
+            throw UsageError(rule.context +
+                             ": a table with a history rule can have no other rule in the same "
+                             "file; give the other rule to another consumer");
     }
     return rules;
 }

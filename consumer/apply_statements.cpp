@@ -117,6 +117,24 @@ std::string upsert_sql(const StageShape& shape, const TableRoute& route) {
            ") < (EXCLUDED." + ts + ", EXCLUDED." + seq + ")";
 }
 
+// A history table gets one row per change, the row after it or, for a delete, before it.
+// The change's key and sequence are the row's key, so a change delivered again is recorded
+// once; the other changes are not guarded against each other, as each is its own row.
+std::string history_sql(const StageShape& shape, const TableRoute& route) {
+    std::vector<std::string> columns, selected, pk;
+    for (std::size_t i = 0; i < route.mapping.columns.size(); ++i) {
+        columns.push_back(quote_ident(route.mapping.columns[i].name));
+        selected.push_back(routed_value(shape, route, i));
+    }
+    for (const char* own : {kHistoryOpColumn, kGuardTsColumn, kGuardSeqColumn, kHistoryTxidColumn})
+        columns.push_back(quote_ident(own));
+    for (const auto& column : route.dest.pk_columns) pk.push_back(quote_ident(column));
+    return "INSERT INTO " + route.dest.name.quoted() + " (" + joined(columns, ", ") + ")\nSELECT " +
+           joined(selected, ", ") + ", s.op::text, " + kStagedTs + ", s.seq, s.txid\nFROM " +
+           from_stage(shape) + rule_lateral(shape, route, true) + "\nON CONFLICT (" +
+           joined(pk, ", ") + ") DO NOTHING";
+}
+
 // A row filter makes an insert or update whose row does not match a delete: the row left
 // the slice, or never was in it (PostgreSQL's row filters turn such an update into a delete
 // too). Deleting what is not there costs a tombstone, which keeps an older change that does
@@ -171,7 +189,7 @@ std::string create_stage_table_sql(const TableInfo& table, const StageLayout& la
                                    const std::string& stage) {
     std::string sql = "CREATE TEMP TABLE IF NOT EXISTS " + stage +
                       " (\n    op \"char\" NOT NULL,\n    ts_us bigint NOT NULL,\n"
-                      "    seq bigint NOT NULL,\n    pk text NOT NULL";
+                      "    seq bigint NOT NULL,\n    txid bigint,\n    pk text NOT NULL";
     for (std::size_t i = 0; i < table.columns.size(); ++i)
         if (layout.columns[i] != StagedAs::structured)
             sql += ",\n    " + stage_column(i) + " " + table.columns[i].type;
@@ -180,6 +198,7 @@ std::string create_stage_table_sql(const TableInfo& table, const StageLayout& la
 }
 
 ApplyStatements build_apply_statements(const StageShape& shape, const TableRoute& route) {
+    if (route.mapping.mode == SinkMode::history) return {history_sql(shape, route), ""};
     return {upsert_sql(shape, route), remove_sql(shape, route)};
 }
 

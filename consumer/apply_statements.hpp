@@ -33,9 +33,9 @@ inline constexpr const char* kStructuredColumnsQuery =
     "AND (t.typcategory = 'A' OR t.typtype IN ('c', 'd'))";
 
 // The stage of one destination table, a temporary table COPYed into for each batch: the
-// change's op, source time, sequence and key JSON, then one column per destination column
-// (c1, c2, ... so no user column name can collide with the stage's own), and for tables with
-// structured columns their values as one JSON object.
+// change's op, source time, sequence, source transaction and key JSON, then one column per
+// destination column (c1, c2, ... so no user column name can collide with the stage's own), and for
+// tables with structured columns their values as one JSON object.
 std::string create_stage_table_sql(const TableInfo& table, const StageLayout& layout,
                                    const std::string& stage);
 
@@ -57,7 +57,8 @@ struct ApplyStatements {
     // outside pgtrail, is older than any change) and newer than a tombstone for its key.
     std::string upsert;
     // Guarded delete of d changes, and under a row filter of c/u/r changes whose row does not
-    // match it, leaving a tombstone for each.
+    // match it, leaving a tombstone for each. A history table records every change with
+    // `upsert` and has none.
     std::string remove;
 };
 

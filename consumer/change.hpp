@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct Change {
     char op = 0;
     std::int64_t ts_us = 0;
     std::int64_t seq = 0;
+    std::optional<std::int64_t> txid;  // the source transaction, when the envelope names it
     std::string key;
     std::string row;
     // The json/jsonb columns of the row that hold JSON null (where `row` shows null, as for

@@ -309,7 +309,9 @@ private:
         std::vector<std::size_t> share_changes;
         for (auto& share : shares) {
             share_changes.push_back(share.changes.size());
-            share.changes = reduce_batch(std::move(share.changes));
+            share.changes = reduce_batch(std::move(share.changes), [this](const TableName& t) {
+                return tables_.at(t).keeps_every_change();
+            });
         }
         std::vector<std::pair<std::size_t, std::future<std::size_t>>> running;
         for (std::size_t i = 0; i < shares.size(); ++i) {

@@ -107,6 +107,8 @@ Envelope decode_envelope(std::string_view value) {
                       text(required(source, "table", "source"))};
     envelope.ts_us = integer(required(source, "ts_us", "source"));
     envelope.seq = integer(required(source, "seq", "source"));
+    if (const JsonMember* txid = find_member(source, "txId"); txid && txid->raw_value != "null")
+        envelope.txid = integer(*txid);
 
     envelope.before = row_image(members, "before");
     envelope.after = row_image(members, "after");
@@ -123,6 +125,7 @@ Change make_change(const Envelope& envelope, std::optional<std::string_view> mes
     change.op = envelope.op;
     change.ts_us = envelope.ts_us;
     change.seq = envelope.seq;
+    change.txid = envelope.txid;
     change.origin = origin;
     change.row = envelope.op == 'd' ? *envelope.before : *envelope.after;
     const std::vector<JsonMember> members = split_object(change.row);

@@ -48,6 +48,7 @@ struct Envelope {
     TableName table;
     std::int64_t ts_us = 0;
     std::int64_t seq = 0;
+    std::optional<std::int64_t> txid;  // source.txId, for history tables
     std::optional<std::string_view> before;
     std::optional<std::string_view> after;
     // The "jsonNulls" member: json/jsonb columns of each image that hold JSON null.

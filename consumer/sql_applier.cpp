@@ -139,7 +139,10 @@ void SqlApplier::prepare(pqxx::connection& conn, const std::vector<Change>& chan
                                     "pgtrail_remove_" + suffix, route.mapping.filter.has_value()};
                 ApplyStatements sql = build_apply_statements(shape, route);
                 statements.emplace_back(names.upsert, std::move(sql.upsert));
-                statements.emplace_back(names.remove, std::move(sql.remove));
+                if (sql.remove.empty())
+                    names.remove.clear();
+                else
+                    statements.emplace_back(names.remove, std::move(sql.remove));
                 prepared.statements.push_back(std::move(names));
             }
             prepared_.insert_or_assign(*name, std::move(prepared));
@@ -161,12 +164,16 @@ void SqlApplier::apply(pqxx::transaction_base& tx, const std::vector<Change>& ch
         bool upserts = false, deletes = false;
         pq::CopyWriter copy(tx, prepared.stage);
         for (const Change* change : table_changes) {
-            stage_fields(*change, table.row, prepared.layout, fields);
+            stage_fields(*change, table.row, prepared.layout, table.keeps_every_change(), fields);
             copy.write(fields);
             (change->is_delete() ? deletes : upserts) = true;
         }
         copy.complete();
         for (const PreparedRoute& route : prepared.statements) {
+            if (route.remove.empty()) {  // a history table: every change is one row
+                pq::exec_prepared0(tx, route.upsert);
+                continue;
+            }
             if (upserts) pq::exec_prepared0(tx, route.upsert, route.dest.schema, route.dest.name);
             if (deletes || (upserts && route.filtered))
                 pq::exec_prepared0(tx, route.remove, route.dest.schema, route.dest.name);

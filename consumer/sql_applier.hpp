@@ -43,8 +43,8 @@ public:
 private:
     struct PreparedRoute {
         TableName dest;
-        std::string upsert;  // prepared statement names
-        std::string remove;
+        std::string upsert;     // prepared statement names
+        std::string remove;     // empty for a history table
         bool filtered = false;  // an upsert can turn into a delete
     };
     struct PreparedTable {

@@ -35,7 +35,7 @@ std::string scalar_text(const Change& change, const std::string& column, std::st
 }  // namespace
 
 void stage_fields(const Change& change, const TableInfo& table, const StageLayout& layout,
-                  StageFields& fields) {
+                  bool whole_deletes, StageFields& fields) {
     std::vector<JsonMember> members;
     try {
         members = split_object(change.row);
@@ -47,15 +47,16 @@ void stage_fields(const Change& change, const TableInfo& table, const StageLayou
     fields.emplace_back(std::string(1, change.op));
     fields.emplace_back(std::to_string(change.ts_us));
     fields.emplace_back(std::to_string(change.seq));
+    fields.emplace_back(change.txid ? std::optional(std::to_string(*change.txid)) : std::nullopt);
     fields.emplace_back(change.key);
     std::string structured;
     for (std::size_t i = 0; i < table.columns.size(); ++i) {
         const Column& column = table.columns[i];
         // A delete needs only the key: the rest of its before image is not staged, so it
         // costs nothing and no stale non-key value can fail the delete.
-        const bool unused =
-            change.is_delete() && std::find(table.pk_columns.begin(), table.pk_columns.end(),
-                                            column.name) == table.pk_columns.end();
+        const bool unused = change.is_delete() && !whole_deletes &&
+                            std::find(table.pk_columns.begin(), table.pk_columns.end(),
+                                      column.name) == table.pk_columns.end();
         const JsonMember* member = unused ? nullptr : member_for(members, table, i);
         const StagedAs kind = layout.columns[i];
         if (kind == StagedAs::structured) {

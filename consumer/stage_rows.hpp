@@ -23,11 +23,12 @@ public:
 using StageFields = std::vector<std::optional<std::string>>;
 
 // Fills `fields` with the stage row of `change` (its after image, or for a delete the key
-// columns of its before image, the others NULL): scalar values as the text json_populate_record
+// columns of its before image, the others NULL, unless `whole_deletes`: a history table
+// records the whole before image): scalar values as the text json_populate_record
 // would pass to the type's input function (strings unescaped, numbers and booleans as written),
 // json/jsonb values as their JSON text (a JSON null the source held as JSON null stays 'null',
 // Change:: json_null_columns), structured values gathered into one JSON object.
 void stage_fields(const Change& change, const TableInfo& table, const StageLayout& layout,
-                  StageFields& fields);
+                  bool whole_deletes, StageFields& fields);
 
 }  // namespace pgtrail

@@ -22,15 +22,23 @@ TableRoute ruled_route(pqxx::transaction_base& tx, const TableRule& rule,
     TableInfo dest = destination_table(tx, rule.dest,
                                        rule.context + ": destination table " + rule.dest.display() +
                                            " does not exist; " + prepare);
+    // A history table's key is the source's and the change's sequence.
+    std::vector<std::string> key = dest.pk_columns;
+    if (rule.mode == SinkMode::history) {
+        if (key.empty() || key.back() != kGuardSeqColumn)
+            throw UsageError(rule.context + ": destination table " + rule.dest.display() +
+                             " is not keyed as a history table; " + prepare);
+        key.pop_back();
+    }
     if (!row) {
-        row = load_source_row(tx, rule.source, dest.pk_columns);
+        row = load_source_row(tx, rule.source, key);
         if (!row)
             throw UsageError(rule.context +
                              ": the destination has no record of the source table's columns; " +
                              prepare);
         row->name = rule.source;
     }
-    if (row->pk_columns != dest.pk_columns)
+    if (row->pk_columns != key)
         throw UsageError(rule.context + ": destination table " + rule.dest.display() +
                          " is keyed differently from " + rule.source.display() + "; " + prepare);
     TableMapping mapping = resolve_rule(rule, *row);
@@ -42,6 +50,12 @@ TableRoute ruled_route(pqxx::transaction_base& tx, const TableRule& rule,
     const auto deleted =
         std::find_if(dest.columns.begin(), dest.columns.end(),
                      [&](const Column& c) { return c.name == mapping.deleted_column; });
+    for (const char* own : {kHistoryOpColumn, kHistoryTxidColumn})
+        if (mapping.mode == SinkMode::history &&
+            std::none_of(dest.columns.begin(), dest.columns.end(),
+                         [&](const Column& c) { return c.name == own; }))
+            throw UsageError(rule.context + ": destination table " + rule.dest.display() +
+                             " has no column \"" + own + "\"; " + prepare);
     if (mapping.mode == SinkMode::soft_delete &&
         (deleted == dest.columns.end() || deleted->type != "timestamp with time zone"))
         throw UsageError(rule.context + ": destination table " + rule.dest.display() +
@@ -51,6 +65,12 @@ TableRoute ruled_route(pqxx::transaction_base& tx, const TableRule& rule,
 }
 
 }  // namespace
+
+bool SourceRoutes::keeps_every_change() const {
+    return std::any_of(routes.begin(), routes.end(), [](const TableRoute& route) {
+        return route.mapping.mode == SinkMode::history;
+    });
+}
 
 std::optional<SourceRoutes> load_routes(pqxx::transaction_base& tx, const TableName& source,
                                         const Rules* rules) {

@@ -28,6 +28,8 @@ struct SourceRoutes {
     std::vector<TableRoute> routes;  // none: no rule names the table, its changes are skipped
 
     bool applied() const { return !routes.empty(); }
+    // A history table records every change, so the batch is not reduced to each row's newest.
+    bool keeps_every_change() const;
     bool operator==(const SourceRoutes&) const = default;
 };
 

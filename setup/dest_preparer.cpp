@@ -127,7 +127,7 @@ constexpr const char* kTempSchema =
 // The destination table a mapping fills: its columns typed as PostgreSQL types the
 // expressions over a source row (CREATE TABLE AS keeps a copied column's type and typmod),
 // NOT NULL where the source column copied is, the source's key, and a soft-delete table's
-// deleted column.
+// deleted column or a history table's op and transaction columns and longer key.
 TableInfo mapped_table(pqxx::transaction_base& tx, const TableMapping& mapping,
                        const TableInfo& source) {
     std::string values;
@@ -143,6 +143,11 @@ TableInfo mapped_table(pqxx::transaction_base& tx, const TableMapping& mapping,
     table.pk_columns = source.pk_columns;
     if (mapping.mode == SinkMode::soft_delete)
         table.columns.push_back({mapping.deleted_column, "timestamp with time zone", false});
+    if (mapping.mode == SinkMode::history) {
+        table.columns.push_back({kHistoryOpColumn, "text", true});
+        table.columns.push_back({kHistoryTxidColumn, "bigint", false});
+        table.pk_columns.push_back(kGuardSeqColumn);
+    }
     for (std::size_t i = 0; i < table.columns.size(); ++i) {
         if (!mapping.columns[i].copied) continue;
         for (const auto& column : source.columns)

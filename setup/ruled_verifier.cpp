@@ -47,8 +47,18 @@ std::string expected_rows_sql(const RuledComparison& table) {
            filter_sql(table.mapping) + ") t";
 }
 
-// The destination's rows the source should have; a soft-deleted row stands for no row.
+// The destination's rows the source should have: a soft-deleted row stands for no row, and a
+// history table stands for its latest entry per key unless that is a delete.
 std::string actual_rows_sql(const RuledComparison& table) {
+    if (table.mapping.mode == SinkMode::history) {
+        std::string keys;
+        for (const auto& pk : table.dest.pk_columns)
+            keys += (keys.empty() ? "" : ", ") + quote_ident(pk);
+        return "(SELECT * FROM (SELECT DISTINCT ON (" + keys + ") * FROM " +
+               table.dest.name.quoted() + " ORDER BY " + keys + ", " + quote_ident(kGuardTsColumn) +
+               " DESC, " + quote_ident(kGuardSeqColumn) + " DESC) latest WHERE " +
+               quote_ident(kHistoryOpColumn) + " <> 'd') t";
+    }
     if (table.mapping.mode != SinkMode::soft_delete) return table.dest.name.quoted() + " t";
     return "(SELECT * FROM " + table.dest.name.quoted() + " WHERE " +
            quote_ident(table.mapping.deleted_column) + " IS NULL) t";
