@@ -83,6 +83,41 @@ std::string merge_sql(const TableInfo& table) {
            ") DO UPDATE SET " + set + "\nWHERE d." + quote_ident(kGuardTsColumn) + " IS NULL";
 }
 
+// The same merge under a rule: the staged source rows that match its filter, as it maps them,
+// into its destination table (a soft-delete table's rows as not deleted).
+std::string ruled_merge_sql(const TableInfo& table, const TableMapping& mapping) {
+    std::string columns, values, set;
+    for (const auto& column : mapping.columns) {
+        const std::string name = quote_ident(column.name);
+        columns += (columns.empty() ? "" : ", ") + name;
+        values += (values.empty() ? "" : ", ") + value_sql(column);
+        set += (set.empty() ? "" : ", ") + name + " = EXCLUDED." + name;
+    }
+    if (mapping.mode == SinkMode::soft_delete) {
+        const std::string deleted = quote_ident(mapping.deleted_column);
+        columns += ", " + deleted;
+        values += ", NULL::timestamptz";
+        set += ", " + deleted + " = NULL";
+    }
+    return "INSERT INTO " + mapping.dest.quoted() + " AS d (" + columns + ")\nSELECT " + values +
+           " FROM " + kStageTable + " src\nWHERE " + filter_sql(mapping) +
+           "\n  AND NOT EXISTS (SELECT 1 FROM cdc.tombstones t WHERE t.schema_name = $1 AND "
+           "t.table_name = $2\n  AND t.pk = (SELECT pg_catalog.row_to_json(k.*)::text FROM "
+           "(SELECT " +
+           key_list(table, "src.") + ") k) OFFSET 0)\nON CONFLICT (" + key_list(table, "") +
+           ") DO UPDATE SET " + set + "\nWHERE d." + quote_ident(kGuardTsColumn) + " IS NULL";
+}
+
+// The stage of a ruled load holds the source's columns, which the destination table (a
+// slice) does not show.
+std::string create_source_stage_sql(const TableInfo& table) {
+    std::string definition;
+    for (const auto& column : table.columns)
+        definition +=
+            (definition.empty() ? "" : ", ") + quote_ident(column.name) + " " + column.type;
+    return std::string("CREATE TEMP TABLE ") + kStageTable + " (" + definition + ") ON COMMIT DROP";
+}
+
 // A key with a tombstone is the stream's, and the range check cannot see tombstones (their
 // keys are JSON text): only a table without any may take the direct path. Under the chunk's
 // lock the consumer can write no new one for it.
@@ -104,9 +139,11 @@ std::string copied_columns(const TableInfo& table, const std::string& prefix) {
 }
 
 Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableInfo& table,
-                 const std::optional<std::vector<std::string>>& after, std::int64_t chunk_rows,
-                 bool direct_allowed) {
-    const std::string target = table.name.quoted();
+                 const TableMapping* mapping, const std::optional<std::vector<std::string>>& after,
+                 std::int64_t chunk_rows, bool direct_allowed) {
+    const TableName& into = mapping ? mapping->dest : table.name;
+    const std::string target = into.quoted();
+    const std::string source_table = table.name.quoted();
     pqxx::work dtx(dest, "load chunk");
     pq::exec0(dtx, kNoFlushWait);
     // Conflicts with the consumer's writes, not its reads: the checks for replicated rows and
@@ -117,10 +154,10 @@ Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableIn
     pqxx::read_transaction stx(source, "load chunk");
     Chunk chunk;
     chunk.upto = upper_bound(stx, table, after, chunk_rows);
-    const std::string query = "SELECT " + copied_columns(table, "t.") + " FROM " + target + " t" +
-                              range_sql(stx, table, after, chunk.upto);
+    const std::string query = "SELECT " + copied_columns(table, "t.") + " FROM " + source_table +
+                              " t" + range_sql(stx, table, after, chunk.upto);
     chunk.direct =
-        direct_allowed &&
+        mapping == nullptr && direct_allowed &&
         !pq::exec1(dtx, kHasTombstones, table.name.schema, table.name.name)[0].as<bool>() &&
         !pq::exec1(dtx, "SELECT EXISTS (SELECT 1 FROM " + target + " t" +
                             range_sql(dtx, table, after, chunk.upto) + ")")[0]
@@ -133,17 +170,18 @@ Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableIn
                                         range_sql(dtx, table, after, chunk.upto))[0]
                          .as<std::int64_t>();
     } else {
-        pq::exec0(dtx, create_stage_sql(table));
+        pq::exec0(dtx, mapping ? create_source_stage_sql(table) : create_stage_sql(table));
         pq::copy_rows(stx, query, dtx, kStageTable, copied_columns(table));
         chunk.rows = pq::exec1(dtx, std::string("SELECT count(*) FROM ") + kStageTable)[0]
                          .as<std::int64_t>();
-        pq::exec0(dtx, merge_sql(table), table.name.schema, table.name.name);
+        pq::exec0(dtx, mapping ? ruled_merge_sql(table, *mapping) : merge_sql(table), into.schema,
+                  into.name);
     }
     stx.commit();
     if (chunk.upto)
-        record_chunk(dtx, table.name, *chunk.upto, chunk.rows);
+        record_chunk(dtx, into, *chunk.upto, chunk.rows);
     else
-        record_done(dtx, table.name, chunk.rows);
+        record_done(dtx, into, chunk.rows);
     dtx.commit();
     return chunk;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/table_catalog.hpp"
+#include "common/table_mapping.hpp"
 
 namespace pgtrail {
 
@@ -25,9 +26,11 @@ struct Chunk {
 // change stream (docs/design.md, "Initial load", says why that is exact). `direct_allowed`:
 // both sides sort the key alike, so on a table without tombstones an empty key range on the
 // destination proves no conflict and the rows may go straight into the table.
+// With a `mapping` (rules) the chunk always goes through the stage, and the merge writes
+// what the rule makes of each staged row that matches its filter into its destination table.
 Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableInfo& table,
-                 const std::optional<std::vector<std::string>>& after, std::int64_t chunk_rows,
-                 bool direct_allowed);
+                 const TableMapping* mapping, const std::optional<std::vector<std::string>>& after,
+                 std::int64_t chunk_rows, bool direct_allowed);
 
 // The merge statements shared with db_verify --repair, on a staging table filled by COPY.
 // "CREATE TEMP TABLE ... ON COMMIT DROP" of the table's row type, named kStageTable.

@@ -72,13 +72,7 @@ int main(int argc, char** argv) {
         if (dest.empty()) throw UsageError("--dest is required (or CDC_DEST_URL)");
         if (kafka.brokers.empty()) throw UsageError("--brokers is required (or CDC_BROKERS)");
         std::optional<Rules> rules;
-        if (!rules_path.empty()) {
-            if (snapshot)
-                throw UsageError(
-                    "--snapshot with --rules is not built yet: a table with rows to load "
-                    "cannot be prepared under rules in this version");
-            rules = read_rules_file(rules_path);
-        }
+        if (!rules_path.empty()) rules = read_rules_file(rules_path);
         const std::string reach = "cannot reach Kafka brokers " + kafka.brokers;
         with_retries(retry.budget(), reach,
                      [&] { ensure_topic(kafka, kafka.topic, partitions, kKafkaTimeout); });
@@ -112,11 +106,18 @@ int main(int argc, char** argv) {
             for (const auto& rule : rules->tables)
                 if (std::find(ruled.begin(), ruled.end(), rule.source.quoted()) == ruled.end())
                     ruled.push_back(rule.source.quoted());
-            prepare(tables_to_load(*source_conn, ruled));
+            const auto sources = tables_to_load(*source_conn, ruled);
+            prepare(sources);
+            std::vector<LoadClaim> ruled_loads;
+            if (snapshot)
+                ruled_loads = claim_ruled_loads(
+                    *dest_conn,
+                    ruled_loads_of(*rules, tables_to_load(*source_conn, request.tables)), force);
             request.tables.insert(request.tables.end(), ruled.begin(), ruled.end());
             const auto tables = install_capture(*source_conn, request);
             log::info("ready: ", tables.size(), " captured tables, ", rules->tables.size(),
                       " ruled for this destination, topic ", kafka.topic);
+            for (const auto& load : ruled_loads) run_load(*source_conn, *dest_conn, load);
             return kExitOk;
         }
         // A loaded table exists on the destination before capture starts, so the consumer

@@ -73,20 +73,23 @@ void empty_table(pqxx::transaction_base& tx, const TableName& table) {
     log::warn("destination ", table.display(), ": emptied for a fresh load (--force)");
 }
 
-LoadClaim claim(pqxx::connection& dest, const TableInfo& table, bool force) {
-    lock_load(dest, table.name);
+// `target` is the destination table the load writes.
+LoadClaim claim(pqxx::connection& dest, const TableInfo& table,
+                const std::optional<TableMapping>& mapping, bool force) {
+    const TableName& target = mapping ? mapping->dest : table.name;
+    lock_load(dest, target);
     pqxx::work tx(dest, "claim load");
-    const pqxx::result record = pq::exec(tx, kRecord, table.name.schema, table.name.name);
-    LoadClaim claim{table, false, std::nullopt, 0, std::nullopt};
+    const pqxx::result record = pq::exec(tx, kRecord, target.schema, target.name);
+    LoadClaim claim{table, mapping, false, std::nullopt, 0, std::nullopt};
     if (force) {
-        empty_table(tx, table.name);
-        pq::exec0(tx, kStart, table.name.schema, table.name.name);
+        empty_table(tx, target);
+        pq::exec0(tx, kStart, target.schema, target.name);
     } else if (record.empty()) {
-        if (holds_rows(tx, table.name))
-            throw UsageError("destination table " + table.name.display() +
+        if (holds_rows(tx, target))
+            throw UsageError("destination table " + target.display() +
                              " already holds rows (or tombstones) that no pgtrail load wrote; "
                              "--force empties it first (TRUNCATE) and loads the source's rows");
-        pq::exec0(tx, kStart, table.name.schema, table.name.name);
+        pq::exec0(tx, kStart, target.schema, target.name);
     } else if (record[0][0].as<std::string>() == "done") {
         claim.already_done = true;
         claim.rows_before = record[0][2].as<std::int64_t>();
@@ -94,7 +97,7 @@ LoadClaim claim(pqxx::connection& dest, const TableInfo& table, bool force) {
         if (!record[0][1].is_null()) claim.last_key = parse_text_array(record[0][1]);
         claim.rows_before = record[0][2].as<std::int64_t>();
         if (!record[0][3].is_null()) claim.rows_total = record[0][3].as<std::int64_t>();
-        pq::exec0(tx, kResume, table.name.schema, table.name.name);
+        pq::exec0(tx, kResume, target.schema, target.name);
     }
     tx.commit();
     return claim;
@@ -122,8 +125,38 @@ std::vector<TableInfo> tables_to_load(pqxx::connection& source,
 std::vector<LoadClaim> claim_loads(pqxx::connection& dest, const std::vector<TableInfo>& tables,
                                    bool force) {
     std::vector<LoadClaim> claims;
-    for (const auto& table : tables) claims.push_back(claim(dest, table, force));
+    for (const auto& table : tables) claims.push_back(claim(dest, table, std::nullopt, force));
     return claims;
+}
+
+std::vector<LoadClaim> claim_ruled_loads(
+    pqxx::connection& dest, const std::vector<std::pair<TableInfo, TableMapping>>& loads,
+    bool force) {
+    std::vector<LoadClaim> claims;
+    for (const auto& [table, mapping] : loads) claims.push_back(claim(dest, table, mapping, force));
+    return claims;
+}
+
+std::vector<std::pair<TableInfo, TableMapping>> ruled_loads_of(
+    const Rules& rules, const std::vector<TableInfo>& tables) {
+    std::vector<std::pair<TableInfo, TableMapping>> loads;
+    for (const auto& table : tables) {
+        const auto ruled = rules.for_source(table.name);
+        if (ruled.empty())
+            throw UsageError("rules file " + rules.path + " has no rule for " +
+                             table.name.display() + ": nothing to load it into");
+        for (const TableRule* rule : ruled) {
+            if (rule->mode == SinkMode::history)
+                throw UsageError(rule->context +
+                                 ": --snapshot into a history table is not built yet");
+            loads.emplace_back(table, resolve_rule(*rule, table));
+        }
+    }
+    return loads;
+}
+
+const TableName& loaded_table(const LoadClaim& claim) {
+    return claim.mapping ? claim.mapping->dest : claim.table.name;
 }
 
 void record_chunk(pqxx::transaction_base& dest, const TableName& table,

@@ -34,8 +34,8 @@ bool sorted_alike(pqxx::connection& source, pqxx::connection& dest, const TableI
 
 class LoadProgress {
 public:
-    LoadProgress(const TableInfo& table, std::int64_t rows_before, std::int64_t total)
-        : name_(table.name.display()),
+    LoadProgress(const TableName& table, std::int64_t rows_before, std::int64_t total)
+        : name_(table.display()),
           rows_(rows_before),
           meter_(kLineEvery, Clock::now()),
           bar_(log::status_line_possible()) {
@@ -71,8 +71,9 @@ private:
 
 std::int64_t run_load(pqxx::connection& source, pqxx::connection& dest, const LoadClaim& claim) {
     const TableInfo& table = claim.table;
+    const TableName& target = loaded_table(claim);
     if (claim.already_done) {
-        log::info("load of ", table.name.display(), " finished before (", claim.rows_before,
+        log::info("load of ", target.display(), " finished before (", claim.rows_before,
                   " rows); nothing to copy (--force loads it again)");
         return 0;
     }
@@ -80,28 +81,31 @@ std::int64_t run_load(pqxx::connection& source, pqxx::connection& dest, const Lo
     if (!claim.rows_total) {
         total = source_rows(source, table);
         pqxx::work tx(dest, "load total");
-        record_total(tx, table.name, total);
+        record_total(tx, target, total);
         tx.commit();
     }
     if (claim.last_key)
-        log::info("load of ", table.name.display(), ": resuming after ", claim.rows_before,
+        log::info("load of ", target.display(), ": resuming after ", claim.rows_before,
                   " rows copied by earlier runs");
     else
-        log::info("load of ", table.name.display(), ": copying about ", total, " rows");
-    const bool direct_allowed = sorted_alike(source, dest, table);
+        log::info("load of ", target.display(), ": copying about ", total, " rows");
+    // A ruled load always stages (chunk_loader.hpp), and its tables are named apart.
+    const bool direct_allowed = !claim.mapping && sorted_alike(source, dest, table);
     const auto started = Clock::now();
     std::int64_t copied = 0;
-    LoadProgress progress(table, claim.rows_before, total);
+    LoadProgress progress(target, claim.rows_before, total);
     std::optional<std::vector<std::string>> after = claim.last_key;
     for (;;) {
-        const Chunk chunk = load_chunk(source, dest, table, after, kLoadChunkRows, direct_allowed);
+        const Chunk chunk =
+            load_chunk(source, dest, table, claim.mapping ? &*claim.mapping : nullptr, after,
+                       kLoadChunkRows, direct_allowed);
         copied += chunk.rows;
         progress.chunk_done(chunk.rows);
         if (!chunk.upto) break;
         after = chunk.upto;
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    log::info("load of ", table.name.display(), " done: ", copied, " rows copied by this run in ",
+    log::info("load of ", target.display(), " done: ", copied, " rows copied by this run in ",
               format_tenths(seconds), " s (", format_rate(seconds > 0 ? copied / seconds : 0),
               "), ", claim.rows_before + copied, " in all");
     return copied;
