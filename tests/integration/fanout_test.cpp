@@ -146,13 +146,6 @@ struct Fanned {
     }
 };
 
-std::filesystem::path write_rules(const TestEnv& env, const std::string& name,
-                                  const std::string& text) {
-    const auto path = env.log_dir() / name;
-    std::ofstream(path) << text;
-    return path;
-}
-
 void set_up(TestEnv& env, const Fanned& fanned) {
     const auto setup = env.run(
         kDbSetup, {"--source", env.source_url(), "--dest", fanned.dest_url, "--brokers",

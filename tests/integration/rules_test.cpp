@@ -45,23 +45,7 @@ std::string boston_rules_with(const std::string& key, const std::string& line) {
     return text.replace(at + 1, end - at - 1, line);
 }
 
-std::filesystem::path write_rules(const TestEnv& env, const std::string& name,
-                                  const std::string& text) {
-    const auto path = env.log_dir() / name;
-    std::ofstream(path) << text;
-    return path;
-}
-
 Args rules_flag(const std::filesystem::path& rules) { return {"--rules", rules.string()}; }
-
-// drain_or_fail, with the consumer under the rules.
-void drain_with_rules(TestEnv& env, const std::filesystem::path& rules) {
-    Program producer = env.producer({"--drain", "--retry-for", "10"});
-    REQUIRE_MESSAGE(producer.wait(60s) == 0, producer.log());
-    Program consumer = env.consumer({"--drain", "--rules", rules.string(), "--retry-for", "10",
-                                     "-X", "session.timeout.ms=6000"});
-    REQUIRE_MESSAGE(consumer.wait(60s) == 0, consumer.log());
-}
 
 // emp_id|first_name|last_name|city of each row of `select`, by emp_id, NULL spelled out:
 // one form for the destination table and for the source seen through the rule.
@@ -172,7 +156,7 @@ TEST_CASE("a consumer applies only its slice: filter, column list, transform, de
          "(6, 'Flo', 'Orr', '1985-06-06', 'Boston', 600), "
          "(7, 'Gus', 'Poe', '1986-07-07', 'Boston', 700), "
          "(8, 'Hal', 'Ng', '1987-08-08', 'Boston', 800)");
-    drain_with_rules(env, rules);
+    drain_or_fail(env, rules_flag(rules));
     CHECK(boston_staff(env) == std::vector<std::string>{"1|Ann|LEE|Boston", "4|Di|FOX|Boston",
                                                         "6|Flo|ORR|Boston", "7|Gus|POE|Boston",
                                                         "8|Hal|NG|Boston"});
@@ -198,7 +182,7 @@ TEST_CASE("a consumer applies only its slice: filter, column list, transform, de
              "DELETE FROM projects WHERE id = 5",
          })
         exec(env.source_url(), change);
-    drain_with_rules(env, rules);
+    drain_or_fail(env, rules_flag(rules));
 
     const std::vector<std::string> expected = {"1|Anna|LEE|Boston", "2|Ben|KIM|Boston",
                                                "6|Flo|ORRINGTON|Boston", "9|Ida|WU|Boston",
@@ -265,7 +249,7 @@ ratio = "100 / (salary - 13)"
          "(1, 'Ann', 'Lee', 'Oslo', 63), (2, 'Ben', 'Kim', 'Oslo', 13), "
          "(3, 'Cy', 'Roe', 'Oslo', 33)");
     exec(env.source_url(), "UPDATE employees SET salary = 38 WHERE emp_id = 1");
-    drain_with_rules(env, rules);
+    drain_or_fail(env, rules_flag(rules));
 
     CHECK(query_column(env.dest_url(),
                        "SELECT emp_id || ':' || coalesce(ratio::text, 'NULL') "

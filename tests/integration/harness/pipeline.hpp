@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "harness/sql.hpp"
@@ -30,14 +32,24 @@ inline void require_verified(TestEnv& env) {
     REQUIRE_MESSAGE(verify.exit_code == 0, verify.log);
 }
 
-// producer --drain, then consumer --drain, each required to exit 0: everything logged so far
-// is applied. No outage is expected, so a short retry period makes a fault fail fast.
-inline void drain_or_fail(TestEnv& env) {
+// producer --drain, then consumer --drain (with `consumer_extra`, e.g. its --rules), each
+// required to exit 0: everything logged so far is applied. No outage is expected, so a short
+// retry period makes a fault fail fast.
+inline void drain_or_fail(TestEnv& env, const Args& consumer_extra = {}) {
     Program producer = env.producer({"--drain", "--retry-for", "10"});
     REQUIRE_MESSAGE(producer.wait(std::chrono::seconds(60)) == 0, producer.log());
-    Program consumer =
-        env.consumer({"--drain", "--retry-for", "10", "-X", "session.timeout.ms=6000"});
+    Args args = {"--drain", "--retry-for", "10", "-X", "session.timeout.ms=6000"};
+    args.insert(args.end(), consumer_extra.begin(), consumer_extra.end());
+    Program consumer = env.consumer(args);
     REQUIRE_MESSAGE(consumer.wait(std::chrono::seconds(60)) == 0, consumer.log());
+}
+
+// A rules file (consumer --rules) with `text`, in the test's log directory.
+inline std::filesystem::path write_rules(const TestEnv& env, const std::string& name,
+                                         const std::string& text) {
+    const auto path = env.log_dir() / name;
+    std::ofstream(path) << text;
+    return path;
 }
 
 // How often text occurs in the program's log (stderr).
