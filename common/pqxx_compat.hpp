@@ -55,7 +55,8 @@ namespace detail {
 template <typename... Args>
 pqxx::params params_of(Args&&... args) {
     pqxx::params params;
-    const auto add = [&params](auto&& arg) {
+    // Unused for a statement without parameters (a history table's insert).
+    [[maybe_unused]] const auto add = [&params](auto&& arg) {
         if constexpr (std::is_same_v<std::remove_cvref_t<decltype(arg)>, pqxx::params>)
             params.append(std::forward<decltype(arg)>(arg));
         else if (pqxx::is_null(arg))
