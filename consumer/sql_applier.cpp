@@ -162,9 +162,10 @@ void SqlApplier::apply(pqxx::transaction_base& tx, const std::vector<Change>& ch
         // rows go with the transaction the rejection aborts.
         StageFields fields;
         bool upserts = false, deletes = false;
+        const bool whole_deletes = table.keeps_every_change();
         pq::CopyWriter copy(tx, prepared.stage);
         for (const Change* change : table_changes) {
-            stage_fields(*change, table.row, prepared.layout, table.keeps_every_change(), fields);
+            stage_fields(*change, table.row, prepared.layout, whole_deletes, fields);
             copy.write(fields);
             (change->is_delete() ? deletes : upserts) = true;
         }

@@ -108,16 +108,6 @@ std::string ruled_merge_sql(const TableInfo& table, const TableMapping& mapping)
            ") DO UPDATE SET " + set + "\nWHERE d." + quote_ident(kGuardTsColumn) + " IS NULL";
 }
 
-// The stage of a ruled load holds the source's columns, which the destination table (a
-// slice) does not show.
-std::string create_source_stage_sql(const TableInfo& table) {
-    std::string definition;
-    for (const auto& column : table.columns)
-        definition +=
-            (definition.empty() ? "" : ", ") + quote_ident(column.name) + " " + column.type;
-    return std::string("CREATE TEMP TABLE ") + kStageTable + " (" + definition + ") ON COMMIT DROP";
-}
-
 // A key with a tombstone is the stream's, and the range check cannot see tombstones (their
 // keys are JSON text): only a table without any may take the direct path. Under the chunk's
 // lock the consumer can write no new one for it.
@@ -125,6 +115,14 @@ constexpr const char* kHasTombstones =
     "SELECT EXISTS (SELECT 1 FROM cdc.tombstones WHERE schema_name = $1 AND table_name = $2)";
 
 }  // namespace
+
+std::string create_source_stage_sql(const TableInfo& table, const std::string& stage) {
+    std::string definition;
+    for (const auto& column : table.columns)
+        definition +=
+            (definition.empty() ? "" : ", ") + quote_ident(column.name) + " " + column.type;
+    return "CREATE TEMP TABLE " + stage + " (" + definition + ") ON COMMIT DROP";
+}
 
 std::string create_stage_sql(const TableInfo& table) {
     return std::string("CREATE TEMP TABLE ") + kStageTable + " (LIKE " + table.name.quoted() +
@@ -170,7 +168,8 @@ Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableIn
                                         range_sql(dtx, table, after, chunk.upto))[0]
                          .as<std::int64_t>();
     } else {
-        pq::exec0(dtx, mapping ? create_source_stage_sql(table) : create_stage_sql(table));
+        pq::exec0(dtx,
+                  mapping ? create_source_stage_sql(table, kStageTable) : create_stage_sql(table));
         pq::copy_rows(stx, query, dtx, kStageTable, copied_columns(table));
         chunk.rows = pq::exec1(dtx, std::string("SELECT count(*) FROM ") + kStageTable)[0]
                          .as<std::int64_t>();

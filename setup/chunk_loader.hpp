@@ -36,6 +36,9 @@ Chunk load_chunk(pqxx::connection& source, pqxx::connection& dest, const TableIn
 // "CREATE TEMP TABLE ... ON COMMIT DROP" of the table's row type, named kStageTable.
 inline constexpr const char* kStageTable = "pg_temp.cdc_load_stage";
 std::string create_stage_sql(const TableInfo& table);
+// The same with the source table's columns, under rules, where the destination table (a
+// slice) does not show them all; named `stage`.
+std::string create_source_stage_sql(const TableInfo& table, const std::string& stage);
 // The source's column list, quoted, in the table's order: what COPY moves.
 std::string copied_columns(const TableInfo& table, const std::string& prefix = "");
 

@@ -5,6 +5,7 @@
 #include "common/errors.hpp"
 #include "common/pqxx_compat.hpp"
 #include "common/sql_names.hpp"
+#include "setup/chunk_loader.hpp"
 #include "setup/row_text.hpp"
 
 namespace pgtrail {
@@ -18,13 +19,6 @@ constexpr const char* kCursor = "verify_ruled_rows";
 using SourceTransaction =
     pqxx::transaction<pqxx::isolation_level::repeatable_read, pq::write_policy::read_only>;
 
-std::string column_list(const std::vector<Column>& columns, const std::string& prefix) {
-    std::string list;
-    for (const auto& column : columns)
-        list += (list.empty() ? "" : ", ") + prefix + quote_ident(column.name);
-    return list;
-}
-
 // The key as row_to_json text and the row as row_text_sql, of a relation aliased t.
 std::string keyed_rows_sql(const TableInfo& table, const std::string& from) {
     std::string keys;
@@ -32,7 +26,7 @@ std::string keyed_rows_sql(const TableInfo& table, const std::string& from) {
         keys += (keys.empty() ? "t." : ", t.") + quote_ident(pk);
     return "SELECT row_to_json(k.*)::text AS key, " + row_text_sql(table) + " AS row FROM " + from +
            " CROSS JOIN LATERAL (SELECT " + keys + ") k CROSS JOIN LATERAL (SELECT " +
-           column_list(table.columns, "t.") + ") r";
+           copied_columns(table, "t.") + ") r";
 }
 
 // What the rule makes of the copied source rows, each value cast to its destination
@@ -112,13 +106,8 @@ TableComparison compare_ruled_table(pqxx::connection& source, pqxx::connection& 
     SourceTransaction stx(source, "verify source");
     // Read-write, for the temporary table; it writes nothing else.
     pqxx::transaction<pqxx::isolation_level::repeatable_read> dtx(dest, "verify under rules");
-    std::string definition;
-    for (const auto& column : table.source.columns)
-        definition +=
-            (definition.empty() ? "" : ", ") + quote_ident(column.name) + " " + column.type;
-    pq::exec0(dtx, std::string("CREATE TEMP TABLE ") + kSourceCopy + " (" + definition +
-                       ") ON COMMIT DROP");
-    const std::string columns = column_list(table.source.columns, "");
+    pq::exec0(dtx, create_source_stage_sql(table.source, kSourceCopy));
+    const std::string columns = copied_columns(table.source);
     pq::copy_rows(stx, "SELECT " + columns + " FROM " + table.source.name.quoted(), dtx,
                   kSourceCopy, columns);
     result.rows =

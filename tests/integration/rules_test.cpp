@@ -280,6 +280,10 @@ TEST_CASE("bad rules are refused at start with exit 2 and a one-line reason") {
         bad = {boston_rules_with("where", "where = \"city = = 'Boston'\""),
                {"public.employees", "where"}};
     }
+    SUBCASE("a second statement after the where") {
+        bad = {boston_rules_with("where", "where = \"true; DROP TABLE hr.boston_staff\""),
+               {"public.employees", "where"}};
+    }
     SUBCASE("an unknown column in where") {
         bad = {boston_rules_with("where", "where = \"town = 'Boston'\""),
                {"public.employees", "where", "town"}};

@@ -42,10 +42,9 @@ TEST_CASE("a redelivered older change never replaces a newer one in a batch") {
 }
 
 TEST_CASE("a history table's changes are all kept, the others still reduced") {
-    const auto reduced = reduce_batch(
-        {change("h", "k", 'c', 10, 1), change("a", "k", 'c', 10, 2), change("h", "k", 'u', 20, 3),
-         change("a", "k", 'u', 20, 4)},
-        [](const TableName& table) { return table.name == "h"; });
+    const auto reduced = reduce_batch({change("h", "k", 'c', 10, 1), change("a", "k", 'c', 10, 2),
+                                       change("h", "k", 'u', 20, 3), change("a", "k", 'u', 20, 4)},
+                                      [](const TableName& table) { return table.name == "h"; });
     REQUIRE(reduced.size() == 3);
     CHECK(reduced[0].seq == 1);
     CHECK(reduced[1].seq == 3);
