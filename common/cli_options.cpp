@@ -43,9 +43,20 @@ void add_kafka_options(CLI::App& app, KafkaSettings& kafka) {
     app.add_option("--topic", kafka.topic, "Kafka topic carrying the changes")
         ->envname("CDC_TOPIC")
         ->capture_default_str();
+    app.add_option("--table-topics", kafka.table_topics,
+                   "A topic per table instead of --topic, named by this template of {schema} "
+                   "and {table}, e.g. cdc.{schema}.{table}")
+        ->envname("CDC_TABLE_TOPICS");
     app.add_option("-X", kafka.properties,
                    "librdkafka property key=value (repeatable), e.g. -X security.protocol=SSL")
         ->allow_extra_args(false);
+}
+
+void add_subscribe_option(CLI::App& app, KafkaSettings& kafka) {
+    app.add_option("--subscribe", kafka.subscribe,
+                   "Topics to read: a comma-separated list, or a regular expression starting "
+                   "with ^ (default: --table-topics' topics, else --topic)")
+        ->envname("CDC_SUBSCRIBE");
 }
 
 void add_retry_option(CLI::App& app, RetrySettings& retry) {

@@ -13,6 +13,8 @@ namespace pgtrail {
 struct KafkaSettings {
     std::string brokers;
     std::string topic = "cdc_events";
+    std::string table_topics;             // a topic per table by this template (topic_routing.hpp)
+    std::string subscribe;                // the consumer's topics, when not the ones above
     std::vector<std::string> properties;  // -X key=value, passed to librdkafka untouched
 };
 
@@ -45,6 +47,8 @@ void add_config_option(CLI::App& app);
 void add_source_option(CLI::App& app, std::string& conninfo);
 void add_dest_option(CLI::App& app, std::string& conninfo);
 void add_kafka_options(CLI::App& app, KafkaSettings& kafka);
+// --subscribe LIST|^REGEX: the programs that read the changes (consumer, db_verify --status).
+void add_subscribe_option(CLI::App& app, KafkaSettings& kafka);
 void add_retry_option(CLI::App& app, RetrySettings& retry);
 void add_monitoring_options(CLI::App& app, MonitoringSettings& monitoring);
 // --schema-evolution none|add-columns (config key schema-evolution), default none.

@@ -60,16 +60,16 @@ std::string format_metric_value(double value) {
     return std::string(buf, result.ptr);
 }
 
-Gauge& GaugeFamily::with(const std::string& label_value) {
+Gauge& GaugeFamily::with(const LabelValues& label_values) {
     std::lock_guard lock(mutex_);
-    auto& gauge = series_[label_value];
+    auto& gauge = series_[label_values];
     if (!gauge) gauge = std::make_unique<Gauge>();
     return *gauge;
 }
 
-std::vector<std::pair<std::string, double>> GaugeFamily::values() const {
+std::vector<std::pair<GaugeFamily::LabelValues, double>> GaugeFamily::values() const {
     std::lock_guard lock(mutex_);
-    std::vector<std::pair<std::string, double>> out;
+    std::vector<std::pair<LabelValues, double>> out;
     for (const auto& [label_value, gauge] : series_) out.emplace_back(label_value, gauge->value());
     return out;
 }
@@ -116,8 +116,9 @@ Gauge& MetricsRegistry::gauge(std::string name, std::string help) {
     return add<Gauge>(std::move(name), std::move(help));
 }
 
-GaugeFamily& MetricsRegistry::gauge_family(std::string name, std::string help, std::string label) {
-    return add<GaugeFamily>(std::move(name), std::move(help), std::move(label));
+GaugeFamily& MetricsRegistry::gauge_family(std::string name, std::string help,
+                                           std::vector<std::string> labels) {
+    return add<GaugeFamily>(std::move(name), std::move(help), std::move(labels));
 }
 
 Histogram& MetricsRegistry::histogram(std::string name, std::string help,
@@ -144,8 +145,13 @@ std::string MetricsRegistry::exposition() const {
         } else if (const auto* gauge = std::get_if<std::unique_ptr<Gauge>>(&metric.value)) {
             append_sample(out, metric.name, "", (*gauge)->value());
         } else if (const auto* family = std::get_if<std::unique_ptr<GaugeFamily>>(&metric.value)) {
-            for (const auto& [label_value, value] : (*family)->values())
-                append_sample(out, metric.name, label_pair((*family)->label(), label_value), value);
+            for (const auto& [label_values, value] : (*family)->values()) {
+                std::string labels;
+                for (std::size_t i = 0; i < label_values.size(); ++i)
+                    labels += (i == 0 ? "" : ",") +
+                              label_pair((*family)->labels().at(i), label_values[i]);
+                append_sample(out, metric.name, labels, value);
+            }
         } else if (const auto* histogram = std::get_if<std::unique_ptr<Histogram>>(&metric.value)) {
             const Histogram::Snapshot snap = (*histogram)->snapshot();
             const std::string bucket = metric.name + "_bucket";

@@ -32,18 +32,21 @@ private:
     std::atomic<double> value_{0};
 };
 
-// Gauges told apart by one label, e.g. lag per partition. A series appears when first used.
+// Gauges told apart by labels, e.g. lag per topic and partition. A series appears when first
+// used.
 class GaugeFamily {
 public:
-    explicit GaugeFamily(std::string label) : label_(std::move(label)) {}
-    Gauge& with(const std::string& label_value);
-    const std::string& label() const { return label_; }
-    std::vector<std::pair<std::string, double>> values() const;
+    using LabelValues = std::vector<std::string>;  // one per label, in the labels' order
+
+    explicit GaugeFamily(std::vector<std::string> labels) : labels_(std::move(labels)) {}
+    Gauge& with(const LabelValues& label_values);
+    const std::vector<std::string>& labels() const { return labels_; }
+    std::vector<std::pair<LabelValues, double>> values() const;
 
 private:
-    std::string label_;
+    std::vector<std::string> labels_;
     mutable std::mutex mutex_;
-    std::map<std::string, std::unique_ptr<Gauge>> series_;
+    std::map<LabelValues, std::unique_ptr<Gauge>> series_;
 };
 
 // Observations counted into fixed buckets (upper bounds, ascending), with their sum.
@@ -75,7 +78,7 @@ class MetricsRegistry {
 public:
     Counter& counter(std::string name, std::string help);
     Gauge& gauge(std::string name, std::string help);
-    GaugeFamily& gauge_family(std::string name, std::string help, std::string label);
+    GaugeFamily& gauge_family(std::string name, std::string help, std::vector<std::string> labels);
     Histogram& histogram(std::string name, std::string help, std::vector<double> upper_bounds);
 
     std::string exposition() const;

@@ -11,8 +11,9 @@ namespace {
 // The rejected change's original message, so the dead letter can be replayed as it came.
 void attach_message(DeadLetter& letter, const Messages& messages) {
     for (const auto& message : messages) {
-        if (message->partition() != letter.origin.partition ||
-            message->offset() != letter.origin.offset)
+        if (message->partition() != letter.origin.partition.partition ||
+            message->offset() != letter.origin.offset ||
+            message->topic_name() != letter.origin.partition.topic)
             continue;
         letter.key = message_key(*message);
         letter.value = message_value(*message);

@@ -6,12 +6,13 @@
 #include <vector>
 
 #include "common/table_catalog.hpp"
+#include "common/topic_partition.hpp"
 
 namespace pgtrail {
 
 // Where a message came from, for offsets and dead letters.
 struct MessageOrigin {
-    std::int32_t partition = 0;
+    TopicPartition partition;
     std::int64_t offset = 0;
 };
 

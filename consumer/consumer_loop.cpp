@@ -29,7 +29,8 @@ constexpr std::chrono::milliseconds kMetadataTimeout{5000};
 // How many of the messages belong to the partitions of `offsets`.
 std::size_t messages_of(const Messages& messages, const PartitionOffsets& offsets) {
     std::size_t count = 0;
-    for (const auto& message : messages) count += offsets.count(message->partition());
+    for (const auto& message : messages)
+        count += offsets.count({message->topic_name(), message->partition()});
     return count;
 }
 
@@ -45,11 +46,12 @@ public:
     explicit ConsumerLoop(const ConsumerOptions& options)
         : options_(options),
           monitor_(options.monitoring, options.drain),
-          offsets_(options.group, options.kafka.topic),
-          dead_letters_(options.kafka, options.kafka.topic, options.retry.budget()),
-          source_(
-              options.kafka, options.group, options.retry.budget(),
-              [this](const std::vector<std::int32_t>& assigned) { return load_offsets(assigned); }),
+          offsets_(options.group),
+          dead_letters_(options.kafka, options.retry.budget()),
+          source_(options.kafka, options.group, options.retry.budget(),
+                  [this](const std::vector<TopicPartition>& assigned) {
+                      return load_offsets(assigned);
+                  }),
           tombstones_(options.tombstone_retention),
           rules_(read_rules(options)) {
         for (int i = 0; i < options.apply_connections; ++i)
@@ -113,7 +115,7 @@ private:
     }
 
     // With `claim`, the newly assigned partitions are claimed first (offset_store.hpp).
-    PartitionOffsets load_offsets(const std::vector<std::int32_t>& claim = {}) {
+    PartitionOffsets load_offsets(const std::vector<TopicPartition>& claim = {}) {
         return with_retries(options_.retry.budget(),
                             "cannot read the stored offsets (cdc.consumer_offsets)", [&] {
                                 try {
@@ -127,13 +129,13 @@ private:
                             });
     }
 
-    std::map<std::int32_t, Watermarks> wait_for_watermarks() {
+    std::map<TopicPartition, Watermarks> wait_for_watermarks() {
         return with_retries(options_.retry.budget(),
                             "cannot reach Kafka brokers " + options_.kafka.brokers,
                             [&] { return source_.watermarks(kMetadataTimeout); });
     }
 
-    std::int64_t total_lag(const std::map<std::int32_t, Watermarks>& marks) {
+    std::int64_t total_lag(const std::map<TopicPartition, Watermarks>& marks) {
         std::int64_t total = 0;
         for (const auto& [partition, messages] : partition_lag(marks, load_offsets()))
             total += messages;
@@ -142,7 +144,7 @@ private:
 
     // Once per progress interval. Kafka not answering only costs this refresh; the stored
     // offsets are read with the retries every destination read has.
-    std::optional<std::map<std::int32_t, std::int64_t>> lag() {
+    std::optional<std::map<TopicPartition, std::int64_t>> lag() {
         // Asking an unreachable Kafka would hold the loop, and a SIGTERM, for the timeout.
         if (source_.kafka_unreachable()) return std::nullopt;
         try {
@@ -155,7 +157,7 @@ private:
         }
     }
 
-    bool drained(const std::map<std::int32_t, Watermarks>& targets) {
+    bool drained(const std::map<TopicPartition, Watermarks>& targets) {
         const PartitionOffsets stored = load_offsets();
         for (const auto& [partition, marks] : targets) {
             if (marks.high <= marks.low) continue;
@@ -200,7 +202,8 @@ private:
     DecodedBatch decode(const Messages& messages) {
         DecodedBatch batch;
         for (const auto& message : messages) {
-            const MessageOrigin origin{message->partition(), message->offset()};
+            const MessageOrigin origin{{message->topic_name(), message->partition()},
+                                       message->offset()};
             batch.next_offsets[origin.partition] = origin.offset + 1;
             if (message->payload() == nullptr) continue;  // compaction tombstone
             const std::string_view value(static_cast<const char*>(message->payload()),

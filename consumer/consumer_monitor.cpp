@@ -32,7 +32,7 @@ ConsumerMonitor::ConsumerMonitor(const MonitoringSettings& settings, bool drain)
       lag_(registry_.gauge_family("pgtrail_consumer_lag_messages",
                                   "High watermark minus the next offset to apply (refreshed "
                                   "once per --log-interval)",
-                                  "partition")),
+                                  {"topic", "partition"})),
       server_(serve_metrics(registry_, settings)) {}
 
 ConsumerMonitor::~ConsumerMonitor() { log::clear_status(); }
@@ -80,7 +80,8 @@ void ConsumerMonitor::refresh_lag(const LagReader& read_lag) {
     if (!lag) return;
     lag_total_ = 0;
     for (const auto& [partition, messages] : *lag) {
-        lag_.with(std::to_string(partition)).set(static_cast<double>(messages));
+        lag_.with({partition.topic, std::to_string(partition.partition)})
+            .set(static_cast<double>(messages));
         lag_total_ += messages;
     }
 }

@@ -11,6 +11,7 @@
 #include "common/metrics.hpp"
 #include "common/metrics_server.hpp"
 #include "common/progress_meter.hpp"
+#include "common/topic_partition.hpp"
 #include "consumer/kafka_source.hpp"
 #include "consumer/offset_store.hpp"
 
@@ -20,8 +21,8 @@ namespace pgtrail {
 // progress line per interval, and during a drain a progress bar on a terminal.
 class ConsumerMonitor {
 public:
-    // Reads the lag of every partition of the topic; nullopt when Kafka did not answer.
-    using LagReader = std::function<std::optional<std::map<std::int32_t, std::int64_t>>()>;
+    // Reads the lag of every partition subscribed to; nullopt when Kafka did not answer.
+    using LagReader = std::function<std::optional<std::map<TopicPartition, std::int64_t>>()>;
 
     ConsumerMonitor(const MonitoringSettings& settings, bool drain);
     ~ConsumerMonitor();

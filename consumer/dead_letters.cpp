@@ -102,11 +102,8 @@ private:
     std::map<std::uintptr_t, Outcome> calls_;
 };
 
-DeadLetterSink::DeadLetterSink(const KafkaSettings& settings, std::string source_topic,
-                               std::chrono::seconds retry_budget)
-    : reports_(std::make_unique<DeliveryReports>()),
-      source_topic_(std::move(source_topic)),
-      topic_(dead_letter_topic(source_topic_)) {
+DeadLetterSink::DeadLetterSink(const KafkaSettings& settings, std::chrono::seconds retry_budget)
+    : reports_(std::make_unique<DeliveryReports>()), topic_(dead_letter_topic(settings.topic)) {
     auto conf = make_kafka_conf(settings, with_waits_bounded(kDeadLetterProducer, retry_budget));
     std::string error;
     if (conf->set("dr_cb", reports_.get(), error) != RdKafka::Conf::CONF_OK)
@@ -126,11 +123,12 @@ std::optional<std::string> DeadLetterSink::record(pqxx::transaction_base& tx,
     if (letters.empty()) return std::nullopt;
     std::optional<std::string> problem = publish(letters);
     for (const auto& letter : letters) {
-        log::warn("dead letter from ", source_topic_, " partition ", letter.origin.partition,
-                  " offset ", letter.origin.offset, ": ", letter.reason);
-        pq::exec0(tx, kInsertDeadLetter, source_topic_, letter.origin.partition,
-                  letter.origin.offset, or_null(hex(letter.key)), or_null(hex(letter.value)),
+        log::warn("dead letter from ", letter.origin.partition.topic, " partition ",
+                  letter.origin.partition.partition, " offset ", letter.origin.offset, ": ",
                   letter.reason);
+        pq::exec0(tx, kInsertDeadLetter, letter.origin.partition.topic,
+                  letter.origin.partition.partition, letter.origin.offset, or_null(hex(letter.key)),
+                  or_null(hex(letter.value)), letter.reason);
     }
     if (!problem) return std::nullopt;
     return log::cat("dead-letter topic ", topic_, " ", *problem, ": the ", letters.size(),
@@ -162,8 +160,7 @@ std::optional<std::string> DeadLetterSink::publish(const std::vector<DeadLetter>
     for (const auto& letter : letters) {
         RdKafka::Headers* headers = RdKafka::Headers::create();
         headers->add("pgtrail.reason", letter.reason);
-        headers->add("pgtrail.source", source_topic_ + "/" +
-                                           std::to_string(letter.origin.partition) + "/" +
+        headers->add("pgtrail.source", letter.origin.partition.display() + "/" +
                                            std::to_string(letter.origin.offset));
         const std::string& value = letter.value.value_or(std::string());
         const std::string& key = letter.key.value_or(std::string());

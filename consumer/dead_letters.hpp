@@ -32,8 +32,7 @@ struct DeadLetter {
 // that transaction commits. Lanes call record() concurrently.
 class DeadLetterSink {
 public:
-    DeadLetterSink(const KafkaSettings& settings, std::string source_topic,
-                   std::chrono::seconds retry_budget);
+    DeadLetterSink(const KafkaSettings& settings, std::chrono::seconds retry_budget);
     ~DeadLetterSink();
     DeadLetterSink(const DeadLetterSink&) = delete;
     DeadLetterSink& operator=(const DeadLetterSink&) = delete;
@@ -56,7 +55,6 @@ private:
 
     std::unique_ptr<DeliveryReports> reports_;
     std::unique_ptr<RdKafka::Producer> producer_;
-    std::string source_topic_;
     std::string topic_;
     std::mutex topic_checked_mutex_;
     bool topic_checked_ = false;

@@ -30,8 +30,8 @@ struct DecodedBatch {
     bool empty() const { return changes.empty() && dead_letters.empty() && next_offsets.empty(); }
 };
 
-// Splits a batch into `parts` by partition (partition % parts): every partition's changes,
-// dead letters and offset stay together, so each part can commit on its own.
+// Splits a batch into `parts` by topic partition: every partition's changes, dead letters and
+// offset stay together, so each part can commit on its own.
 std::vector<DecodedBatch> split_by_partition(DecodedBatch batch, std::size_t parts);
 
 }  // namespace pgtrail

@@ -29,6 +29,9 @@ const KafkaProperties kConsumerDefaults = {
     {"queued.max.messages.kbytes", "16384"},
 };
 
+constexpr std::chrono::milliseconds kMetadataTimeout{5000};
+constexpr std::chrono::seconds kRematchEvery{10};
+
 // As an SQL literal ('it''s'), for a statement the operator pastes into psql.
 std::string sql_literal(const std::string& text) {
     std::string out = "'";
@@ -40,31 +43,35 @@ std::string sql_literal(const std::string& text) {
 
 class KafkaSource::Rebalancer : public RdKafka::RebalanceCb {
 public:
-    Rebalancer(std::string topic, OffsetLoader load)
-        : topic_(std::move(topic)), load_(std::move(load)) {}
+    Rebalancer(std::string subscription, OffsetLoader load)
+        : subscription_(std::move(subscription)), load_(std::move(load)) {}
 
     void rebalance_cb(RdKafka::KafkaConsumer* consumer, RdKafka::ErrorCode err,
                       std::vector<RdKafka::TopicPartition*>& partitions) override {
         if (err == RdKafka::ERR__ASSIGN_PARTITIONS) {
             try {
-                std::vector<std::int32_t> ids;
-                for (auto* partition : partitions) ids.push_back(partition->partition());
+                std::vector<TopicPartition> ids;
+                for (auto* partition : partitions)
+                    ids.push_back({partition->topic(), partition->partition()});
                 const PartitionOffsets stored = load_(ids);
-                std::string described;
+                std::map<std::string, std::string> described;  // per topic
                 for (auto* partition : partitions) {
-                    const auto found = stored.find(partition->partition());
+                    const auto found = stored.find({partition->topic(), partition->partition()});
                     partition->set_offset(found != stored.end() ? found->second
                                                                 : RdKafka::Topic::OFFSET_BEGINNING);
-                    described += " " + std::to_string(partition->partition()) + "@" +
-                                 (found != stored.end() ? std::to_string(found->second) : "start");
+                    described[partition->topic()] +=
+                        " " + std::to_string(partition->partition()) + "@" +
+                        (found != stored.end() ? std::to_string(found->second) : "start");
                 }
                 assigned_.clear();
                 for (auto* partition : partitions)
-                    assigned_[partition->partition()] = partition->offset();
+                    assigned_[{partition->topic(), partition->partition()}] = partition->offset();
                 consumer->assign(partitions);
                 ++assignments_;
-                log::info("assigned partitions of ", topic_, ":",
-                          described.empty() ? " none" : described);
+                if (described.empty())
+                    log::info("assigned partitions of ", subscription_, ": none");
+                for (const auto& [topic, list] : described)
+                    log::info("assigned partitions of ", topic, ":", list);
             } catch (const std::exception& e) {
                 // Never start from a guessed position; the error surfaces from next().
                 failure_ = std::current_exception();
@@ -88,7 +95,7 @@ public:
 
 private:
     PartitionOffsets assigned_;
-    std::string topic_;
+    std::string subscription_;
     OffsetLoader load_;
     std::exception_ptr failure_;
     std::uint64_t generation_ = 0;
@@ -97,9 +104,9 @@ private:
 
 KafkaSource::KafkaSource(const KafkaSettings& settings, const std::string& group,
                          std::chrono::seconds retry_budget, OffsetLoader claim_offsets)
-    : rebalancer_(std::make_unique<Rebalancer>(settings.topic, std::move(claim_offsets))),
+    : subscription_(settings),
+      rebalancer_(std::make_unique<Rebalancer>(subscription_.display(), std::move(claim_offsets))),
       settings_(settings),
-      topic_(settings.topic),
       group_(group),
       retry_budget_(retry_budget) {
     auto conf = make_kafka_conf(settings, kConsumerDefaults);
@@ -128,19 +135,48 @@ KafkaSource::~KafkaSource() {
     if (!kafka_unreachable()) consumer_->close();
 }
 
-std::map<std::int32_t, Watermarks> KafkaSource::watermarks(std::chrono::milliseconds timeout) {
-    return topic_watermarks(*consumer_, topic_, timeout);
+std::map<TopicPartition, Watermarks> KafkaSource::watermarks(std::chrono::milliseconds timeout) {
+    return topic_watermarks(*consumer_, subscription_.topics(*consumer_, timeout), timeout);
 }
 
 void KafkaSource::subscribe() {
-    const RdKafka::ErrorCode err = consumer_->subscribe({topic_});
-    if (err != RdKafka::ERR_NO_ERROR)
-        throw RuntimeFailure("cannot subscribe to " + topic_ + ": " + RdKafka::err2str(err));
+    subscribe_to(subscription_.topics(*consumer_, kMetadataTimeout));
     // From here on the group join, and every fetch after it, waits on Kafka.
     watch_.emplace(*consumer_, settings_, group_, retry_budget_);
 }
 
+void KafkaSource::subscribe_to(std::vector<std::string> topics) {
+    const RdKafka::ErrorCode err = consumer_->subscribe(topics);
+    if (err != RdKafka::ERR_NO_ERROR)
+        throw RuntimeFailure("cannot subscribe to " + subscription_.display() + ": " +
+                             RdKafka::err2str(err));
+    subscribed_ = std::move(topics);
+    subscribed_at_ = std::chrono::steady_clock::now();
+}
+
+// The pattern is matched here, not by librdkafka, so the topics read are exactly those that
+// --drain and the lag count. A topic created later (a table added with its own topic) is
+// subscribed to within kRematchEvery.
+void KafkaSource::rematch_pattern() {
+    if (!subscription_.is_pattern() || kafka_unreachable() ||
+        std::chrono::steady_clock::now() - subscribed_at_ < kRematchEvery)
+        return;
+    subscribed_at_ = std::chrono::steady_clock::now();
+    try {
+        std::vector<std::string> topics = subscription_.topics(*consumer_, kMetadataTimeout);
+        if (topics == subscribed_) return;
+        log::info("topics matching ", subscription_.display(), " changed; subscribing to ",
+                  topics.size(), " topics");
+        subscribe_to(std::move(topics));
+    } catch (const TransientError&) {
+        // Kafka not answering is the watch's to report; the subscription stands meanwhile.
+    } catch (const UsageError&) {
+        // Every matching topic deleted: keep reading what was subscribed.
+    }
+}
+
 std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds timeout) {
+    rematch_pattern();
     std::unique_ptr<RdKafka::Message> message(
         consumer_->consume(static_cast<int>(timeout.count())));
     rebalancer_->rethrow_failure();
@@ -163,11 +199,11 @@ std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds ti
             throw RuntimeFailure(lost_messages(*message));
         default:
             if (message->err() == RdKafka::ERR__FATAL)
-                throw RuntimeFailure("Kafka consumer failed fatally on " + topic_ + ": " +
-                                     message->errstr() +
+                throw RuntimeFailure("Kafka consumer failed fatally on " + subscription_.display() +
+                                     ": " + message->errstr() +
                                      "; offsets are stored with the changes, a restart resumes "
                                      "where it stopped");
-            log::warn("Kafka consumer on ", topic_, ": ", message->errstr(),
+            log::warn("Kafka consumer on ", subscription_.display(), ": ", message->errstr(),
                       "; librdkafka retries by itself, consuming goes on");
             watch_->check_quiet();
             return nullptr;
@@ -178,8 +214,9 @@ std::unique_ptr<RdKafka::Message> KafkaSource::next(std::chrono::milliseconds ti
 // messages that were never applied; beyond its end, the topic is not the one the offsets
 // were stored for. Says which, and how to heal; never resets the offset itself.
 std::string KafkaSource::lost_messages(const RdKafka::Message& error) {
-    const std::int32_t partition = error.partition();
-    const std::string where = topic_ + " partition " + std::to_string(partition);
+    const TopicPartition partition{error.topic_name(), error.partition()};
+    const std::string& topic = partition.topic;
+    const std::string where = topic + " partition " + std::to_string(partition.partition);
     // The message carries the offset that could not be fetched; without it, the partition's
     // starting position is the one in question.
     std::int64_t wanted = error.offset();
@@ -189,13 +226,13 @@ std::string KafkaSource::lost_messages(const RdKafka::Message& error) {
     }
     const std::string heal =
         ". To go on: on the destination run DELETE FROM cdc.consumer_offsets WHERE group_id = " +
-        sql_literal(group_) + " AND topic = " + sql_literal(topic_) +
+        sql_literal(group_) + " AND topic = " + sql_literal(topic) +
         ", start the consumer (every partition then starts at its log start; what was applied "
         "before is skipped in effect), then run db_verify --repair to send every row that "
         "still differs again";
     std::int64_t low = -1, high = -1;
     const RdKafka::ErrorCode marks =
-        consumer_->query_watermark_offsets(topic_, partition, &low, &high, 5000);
+        consumer_->query_watermark_offsets(topic, partition.partition, &low, &high, 5000);
     if (marks != RdKafka::ERR_NO_ERROR)
         return "changes may be lost: " + where + " cannot serve " +
                (wanted >= 0 ? "offset " + std::to_string(wanted) : "the start of its log") + " (" +
@@ -225,7 +262,8 @@ std::string KafkaSource::lost_messages(const RdKafka::Message& error) {
 void KafkaSource::commit_to_group(const PartitionOffsets& next_offsets) {
     std::vector<RdKafka::TopicPartition*> partitions;
     for (const auto& [partition, offset] : next_offsets)
-        partitions.push_back(RdKafka::TopicPartition::create(topic_, partition, offset));
+        partitions.push_back(
+            RdKafka::TopicPartition::create(partition.topic, partition.partition, offset));
     // A refusal (the partition moved on in a rebalance) costs only this report.
     consumer_->commitAsync(partitions);
     RdKafka::TopicPartition::destroy(partitions);

@@ -12,6 +12,7 @@
 
 #include "common/cli_options.hpp"
 #include "common/kafka_topic.hpp"
+#include "common/topic_routing.hpp"
 #include "consumer/kafka_watch.hpp"
 #include "consumer/offset_store.hpp"
 
@@ -26,7 +27,7 @@ namespace pgtrail {
 // out within the retry budget (kafka_watch.hpp).
 class KafkaSource {
 public:
-    using OffsetLoader = std::function<PartitionOffsets(const std::vector<std::int32_t>&)>;
+    using OffsetLoader = std::function<PartitionOffsets(const std::vector<TopicPartition>&)>;
 
     KafkaSource(const KafkaSettings& settings, const std::string& group,
                 std::chrono::seconds retry_budget, OffsetLoader claim_offsets);
@@ -34,8 +35,9 @@ public:
     KafkaSource(const KafkaSource&) = delete;
     KafkaSource& operator=(const KafkaSource&) = delete;
 
-    // Throws TransientError when no broker answers, UsageError when the topic is missing.
-    std::map<std::int32_t, Watermarks> watermarks(std::chrono::milliseconds timeout);
+    // Of every topic subscribed to (with a pattern, the topics it matches now). Throws
+    // TransientError when no broker answers, UsageError when a topic is missing.
+    std::map<TopicPartition, Watermarks> watermarks(std::chrono::milliseconds timeout);
 
     void subscribe();
 
@@ -60,11 +62,15 @@ public:
 private:
     class Rebalancer;
     std::string lost_messages(const RdKafka::Message& error);
+    void subscribe_to(std::vector<std::string> topics);
+    void rematch_pattern();
+    Subscription subscription_;
     std::unique_ptr<Rebalancer> rebalancer_;
     std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
     std::optional<KafkaWatch> watch_;  // from subscribe() on
     KafkaSettings settings_;
-    std::string topic_;
+    std::vector<std::string> subscribed_;
+    std::chrono::steady_clock::time_point subscribed_at_;
     std::string group_;
     std::chrono::seconds retry_budget_;
     std::uint64_t assignments_seen_ = 0;

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
     add_config_option(app);
     add_dest_option(app, options.dest);
     add_kafka_options(app, options.kafka);
+    add_subscribe_option(app, options.kafka);
     add_retry_option(app, options.retry);
     add_monitoring_options(app, options.monitoring);
     app.add_option("--group", options.group, "Kafka consumer group")->capture_default_str();

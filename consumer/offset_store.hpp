@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "common/topic_partition.hpp"
+
 namespace pgtrail {
 
-// partition -> the first offset not yet applied
-using PartitionOffsets = std::map<std::int32_t, std::int64_t>;
+// topic partition -> the first offset not yet applied
+using PartitionOffsets = std::map<TopicPartition, std::int64_t>;
 
 // A batch read under a claim that another group member has since taken over (this one was
 // paused past max.poll.interval.ms or its session ended): its transaction is rolled back and
@@ -33,14 +35,15 @@ public:
 // newer claim either waits for that commit and then reads its offsets, or makes it fail.
 class OffsetStore {
 public:
-    OffsetStore(std::string group, std::string topic);
+    explicit OffsetStore(std::string group);
 
+    // What the group stored, for every topic.
     PartitionOffsets load(pqxx::transaction_base& tx) const;
 
     // Takes the partitions over from whichever member held them; run it in its own
     // (autocommitted) statement before load(), so the offsets read are the ones committed
     // under the previous claim.
-    void claim(pqxx::transaction_base& tx, const std::vector<std::int32_t>& partitions);
+    void claim(pqxx::transaction_base& tx, const std::vector<TopicPartition>& partitions);
 
     // Throws PartitionsMoved when a partition's claim is no longer this member's, or when a
     // stored offset is already at or past the one to store: offsets never move backwards.
@@ -49,9 +52,8 @@ public:
 
 private:
     std::string group_;
-    std::string topic_;
     mutable std::mutex claims_mutex_;  // claims are taken on rebalance, read by apply lanes
-    std::map<std::int32_t, std::int64_t> claims_;
+    std::map<TopicPartition, std::int64_t> claims_;
 };
 
 }  // namespace pgtrail

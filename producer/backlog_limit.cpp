@@ -19,7 +19,7 @@ constexpr std::chrono::milliseconds kLookEvery{200};
 }  // namespace
 
 BacklogLimit::BacklogLimit(const KafkaSettings& settings, std::string group, std::int64_t max_lag)
-    : topic_(settings.topic), group_(std::move(group)), max_lag_(max_lag) {
+    : group_(std::move(group)), max_lag_(max_lag) {
     if (max_lag_ <= 0) return;
     // It gets the producer's -X properties for TLS and SASL; librdkafka warns once that it
     // ignores the producer-only ones.
@@ -35,39 +35,41 @@ BacklogLimit::~BacklogLimit() {
     if (reader_) reader_->close();
 }
 
-std::pair<std::int32_t, std::int64_t> BacklogLimit::largest_lag() {
-    const auto marks = topic_watermarks(*reader_, topic_, kKafkaTimeout);
+std::pair<TopicPartition, std::int64_t> BacklogLimit::largest_lag(
+    const std::vector<std::string>& topics) {
+    const auto marks = topic_watermarks(*reader_, topics, kKafkaTimeout);
     std::vector<RdKafka::TopicPartition*> partitions;
     for (const auto& [partition, bounds] : marks)
-        partitions.push_back(RdKafka::TopicPartition::create(topic_, partition));
+        partitions.push_back(RdKafka::TopicPartition::create(partition.topic, partition.partition));
     const RdKafka::ErrorCode err =
         reader_->committed(partitions, static_cast<int>(kKafkaTimeout.count()));
-    std::map<std::int32_t, std::int64_t> committed;
+    std::map<TopicPartition, std::int64_t> committed;
     for (const auto* partition : partitions)
-        if (partition->offset() >= 0) committed[partition->partition()] = partition->offset();
+        if (partition->offset() >= 0)
+            committed[{partition->topic(), partition->partition()}] = partition->offset();
     RdKafka::TopicPartition::destroy(partitions);
     if (err != RdKafka::ERR_NO_ERROR)
         throw TransientError("cannot read the committed offsets of group " + group_ + ": " +
                              RdKafka::err2str(err));
-    std::pair<std::int32_t, std::int64_t> largest{0, 0};
+    std::pair<TopicPartition, std::int64_t> largest{{}, 0};
     for (const auto& [partition, lag] : partition_lag(marks, committed))
         if (lag > largest.second) largest = {partition, lag};
     return largest;
 }
 
-void BacklogLimit::wait_for_room() {
+void BacklogLimit::wait_for_room(const std::vector<std::string>& topics) {
     if (!reader_) return;
-    auto lag = largest_lag();
+    auto lag = largest_lag(topics);
     if (lag.second < max_lag_) return;
-    log::info("holding back: group ", group_, " is ", lag.second, " messages behind on ", topic_,
-              " partition ", lag.first, " (--max-group-lag ", max_lag_,
+    log::info("holding back: group ", group_, " is ", lag.second, " messages behind on ",
+              lag.first.topic, " partition ", lag.first.partition, " (--max-group-lag ", max_lag_,
               "); publishing goes on when it catches up");
     const auto started = std::chrono::steady_clock::now();
     while (lag.second >= max_lag_) {
         if (shutdown_requested())
             throw TransientError("stopped while holding back for group " + group_);
         std::this_thread::sleep_for(kLookEvery);
-        lag = largest_lag();
+        lag = largest_lag(topics);
     }
     log::info(
         "group ", group_, " caught up after ",

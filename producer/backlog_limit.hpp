@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/cli_options.hpp"
+#include "common/topic_partition.hpp"
 
 namespace pgtrail {
 
@@ -26,17 +28,16 @@ public:
 
     bool enabled() const { return reader_ != nullptr; }
 
-    // Returns once no partition lags by max_lag messages or more (counting delivered
+    // Returns once no partition of `topics` lags by max_lag messages or more (counting delivered
     // messages only: confirm what was sent before asking). Throws TransientError when
     // shutdown is requested while waiting (the batch is unrecorded and published again at
     // the next start) or when Kafka does not answer.
-    void wait_for_room();
+    void wait_for_room(const std::vector<std::string>& topics);
 
 private:
     // The largest lag of any partition, and which partition that is.
-    std::pair<std::int32_t, std::int64_t> largest_lag();
+    std::pair<TopicPartition, std::int64_t> largest_lag(const std::vector<std::string>& topics);
 
-    std::string topic_;
     std::string group_;
     std::int64_t max_lag_;
     std::unique_ptr<RdKafka::KafkaConsumer> reader_;  // never subscribes, only reads offsets

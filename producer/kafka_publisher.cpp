@@ -63,7 +63,7 @@ public:
         }
         if (failures_.count++ == 0) {
             failures_.first_error = message.err();
-            failures_.first_reason = message.errstr();
+            failures_.first_reason = message.errstr() + " (topic " + message.topic_name() + ")";
             const std::int64_t waited_us = std::max<std::int64_t>(message.latency(), 0);
             failures_.failing_since =
                 std::chrono::steady_clock::now() - std::chrono::microseconds(waited_us);
@@ -97,10 +97,8 @@ private:
     Failures failures_;
 };
 
-KafkaPublisher::KafkaPublisher(const KafkaSettings& settings, std::string topic,
-                               std::chrono::seconds retry_budget)
+KafkaPublisher::KafkaPublisher(const KafkaSettings& settings, std::chrono::seconds retry_budget)
     : tracker_(std::make_unique<DeliveryTracker>()),
-      topic_(std::move(topic)),
       // --retry-for 0 still gives a healthy broker time to answer.
       budget_(std::max<std::chrono::seconds>(retry_budget, std::chrono::seconds(1))) {
     auto conf = make_kafka_conf(settings, with_waits_bounded(kProducerDefaults, retry_budget));
@@ -117,37 +115,39 @@ KafkaPublisher::~KafkaPublisher() {
     producer_->flush(1000);
 }
 
-void KafkaPublisher::check_topic(std::chrono::milliseconds timeout) {
-    if (topic_partitions(*producer_, topic_, timeout).empty())
-        throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
+void KafkaPublisher::check_topic(const std::string& topic, std::chrono::milliseconds timeout) {
+    if (checked_topics_.count(topic) != 0) return;
+    if (topic_partitions(*producer_, topic, timeout).empty())
+        throw UsageError("Kafka topic " + topic + " does not exist: run db_setup first");
+    checked_topics_.insert(topic);
 }
 
-void KafkaPublisher::send(std::string_view key, std::string_view value) {
-    produce(RdKafka::Topic::PARTITION_UA, key, value, nullptr);
+void KafkaPublisher::send(const std::string& topic, std::string_view key, std::string_view value) {
+    produce(topic, RdKafka::Topic::PARTITION_UA, key, value, nullptr);
 }
 
-std::size_t KafkaPublisher::send_to_every_partition(std::string_view key,
+std::size_t KafkaPublisher::send_to_every_partition(const std::string& topic, std::string_view key,
                                                     std::string_view header_name,
                                                     std::string_view header_value,
                                                     std::chrono::milliseconds timeout) {
-    const std::vector<std::int32_t> partitions = topic_partitions(*producer_, topic_, timeout);
+    const std::vector<std::int32_t> partitions = topic_partitions(*producer_, topic, timeout);
     if (partitions.empty())
-        throw UsageError("Kafka topic " + topic_ + " does not exist: run db_setup first");
+        throw UsageError("Kafka topic " + topic + " does not exist: run db_setup first");
     for (const std::int32_t partition : partitions) {
         std::unique_ptr<RdKafka::Headers> headers(RdKafka::Headers::create());
         headers->add(std::string(header_name), header_value.data(), header_value.size());
-        produce(partition, key, {}, std::move(headers));
+        produce(topic, partition, key, {}, std::move(headers));
     }
     return partitions.size();
 }
 
-void KafkaPublisher::produce(std::int32_t partition, std::string_view key, std::string_view value,
-                             std::unique_ptr<RdKafka::Headers> headers) {
+void KafkaPublisher::produce(const std::string& topic, std::int32_t partition, std::string_view key,
+                             std::string_view value, std::unique_ptr<RdKafka::Headers> headers) {
     for (;;) {
         // An empty value is sent as none: a null-value record (what header-only records are).
         void* payload = value.empty() ? nullptr : const_cast<char*>(value.data());
         const RdKafka::ErrorCode err =
-            producer_->produce(topic_, partition, RdKafka::Producer::RK_MSG_COPY, payload,
+            producer_->produce(topic, partition, RdKafka::Producer::RK_MSG_COPY, payload,
                                value.size(), key.data(), key.size(), 0, headers.get(), nullptr);
         if (err == RdKafka::ERR_NO_ERROR) {
             // librdkafka owns the headers of a message it accepted.
@@ -157,7 +157,7 @@ void KafkaPublisher::produce(std::int32_t partition, std::string_view key, std::
         }
         if (err == RdKafka::ERR_MSG_SIZE_TOO_LARGE)
             throw RuntimeFailure(too_large(key, key.size() + value.size()));
-        if (err != RdKafka::ERR__QUEUE_FULL) throw_kafka_error(err, "Kafka produce to " + topic_);
+        if (err != RdKafka::ERR__QUEUE_FULL) throw_kafka_error(err, "Kafka produce to " + topic);
         // A full queue drains only as Kafka confirms: during an outage that takes until the
         // messages time out, so a failure or a shutdown ends the wait.
         if (tracker_->any_failed()) throw_failures();
@@ -195,7 +195,7 @@ void KafkaPublisher::throw_if_stalled() const {
     const auto progress = std::max(last_send_, tracker_->last_report());
     if (std::chrono::steady_clock::now() - progress < budget_) return;
     throw TransientError(log::cat("Kafka confirmed none of the ", producer_->outq_len(),
-                                  " messages sent to ", topic_, " for ", budget_.count(), " s"),
+                                  " messages sent for ", budget_.count(), " s"),
                          progress);
 }
 
@@ -204,7 +204,7 @@ void KafkaPublisher::throw_failures() {
     if (failed.count == 0) return;
     if (!failed.oversized.empty()) throw RuntimeFailure(failed.oversized);
     const std::string reason =
-        log::cat(failed.count, " messages not delivered to ", topic_, ": ", failed.first_reason);
+        log::cat(failed.count, " messages not delivered to Kafka: ", failed.first_reason);
     if (classify_kafka_error(failed.first_error) == KafkaFailure::transient)
         throw TransientError(reason, failed.failing_since);
     throw_kafka_error(failed.first_error, reason);

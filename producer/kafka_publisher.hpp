@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,29 +19,29 @@ namespace pgtrail {
 // message was confirmed. No wait outlasts the retry budget (with_waits_bounded).
 class KafkaPublisher {
 public:
-    KafkaPublisher(const KafkaSettings& settings, std::string topic,
-                   std::chrono::seconds retry_budget);
+    KafkaPublisher(const KafkaSettings& settings, std::chrono::seconds retry_budget);
     ~KafkaPublisher();
     KafkaPublisher(const KafkaPublisher&) = delete;
     KafkaPublisher& operator=(const KafkaPublisher&) = delete;
 
-    // Throws TransientError when no broker answers within `timeout`, UsageError when the
-    // topic does not exist.
-    void check_topic(std::chrono::milliseconds timeout);
+    // Asks the brokers once per topic and instance: throws TransientError when no broker
+    // answers within `timeout`, UsageError when the topic does not exist.
+    void check_topic(const std::string& topic, std::chrono::milliseconds timeout);
 
     // Queues one message; blocks (serving delivery reports) while librdkafka's queue is full,
     // until a delivery fails (thrown as confirm_all does) or a shutdown is requested
     // (ShutdownRequested).
-    void send(std::string_view key, std::string_view value);
+    void send(const std::string& topic, std::string_view key, std::string_view value);
 
     // Queues one null-value record carrying `header_value` under `header_name` to every
     // partition of the topic (as the metadata lists them within `timeout`), each like send().
     // Returns how many it queued.
-    std::size_t send_to_every_partition(std::string_view key, std::string_view header_name,
-                                        std::string_view header_value,
+    std::size_t send_to_every_partition(const std::string& topic, std::string_view key,
+                                        std::string_view header_name, std::string_view header_value,
                                         std::chrono::milliseconds timeout);
 
-    // Waits until every queued message is confirmed or failed; the caller must not record
+    // Waits until every queued message, of every topic, is confirmed or failed: one
+    // position covers all topics, so the caller must not record
     // the batch as published unless it returns. A failed delivery throws what its error
     // code calls for (retry_policy.hpp): TransientError dated from when the first failed
     // message was sent, so the time librdkafka spent retrying it counts against the
@@ -56,13 +57,13 @@ public:
 
 private:
     class DeliveryTracker;
-    void produce(std::int32_t partition, std::string_view key, std::string_view value,
-                 std::unique_ptr<RdKafka::Headers> headers);
+    void produce(const std::string& topic, std::int32_t partition, std::string_view key,
+                 std::string_view value, std::unique_ptr<RdKafka::Headers> headers);
     void throw_failures();
     void throw_if_stalled() const;
     std::unique_ptr<DeliveryTracker> tracker_;
     std::unique_ptr<RdKafka::Producer> producer_;
-    std::string topic_;
+    std::set<std::string> checked_topics_;
     std::chrono::seconds budget_;
     std::chrono::steady_clock::time_point last_send_;
 };

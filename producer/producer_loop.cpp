@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
+#include <set>
 
 #include "common/cdc_schema.hpp"
 #include "common/errors.hpp"
@@ -11,6 +13,7 @@
 #include "common/pqxx_compat.hpp"
 #include "common/retry_policy.hpp"
 #include "common/shutdown.hpp"
+#include "common/topic_routing.hpp"
 #include "producer/backlog_limit.hpp"
 #include "producer/change_probe.hpp"
 #include "producer/envelope_encoder.hpp"
@@ -46,11 +49,35 @@ struct PublishedBatch {
     std::int64_t first_seq = 0;  // the lowest seq published
 };
 
-// Publishes one snapshot batch and records it.
-PublishedBatch publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, int page_size,
-                             bool drain, ProducerMonitor& monitor, BacklogLimit& backlog_limit) {
+// Each captured table's topic, known to exist, by relation id.
+std::map<std::uint32_t, std::string> topics_of(const SnapshotBatch& batch,
+                                               const TopicRouting& routing,
+                                               KafkaPublisher& publisher) {
+    std::map<std::uint32_t, std::string> topics;
+    for (const auto& [relid, table] : batch.tables()) {
+        const std::string topic = routing.topic_of(table.name);
+        publisher.check_topic(topic, kMetadataTimeout);
+        topics.emplace(relid, topic);
+    }
+    return topics;
+}
+
+std::vector<std::string> distinct(const std::map<std::uint32_t, std::string>& topics) {
+    std::set<std::string> names;
+    for (const auto& [relid, topic] : topics) names.insert(topic);
+    return {names.begin(), names.end()};
+}
+
+// Publishes one snapshot batch and records it. Its position is stored only once every topic
+// confirmed every message, so a crash never leaves one table's topic ahead of another's:
+// the whole batch is published again.
+PublishedBatch publish_batch(pqxx::connection& conn, KafkaPublisher& publisher,
+                             const TopicRouting& routing, int page_size, bool drain,
+                             ProducerMonitor& monitor, BacklogLimit& backlog_limit) {
     SnapshotBatch batch(conn);
     if (drain) monitor.drain_started(batch.count_rows());
+    const std::map<std::uint32_t, std::string> topics = topics_of(batch, routing, publisher);
+    const std::vector<std::string> all_topics = distinct(topics);
     EnvelopeEncoder encoder(batch.source_db());
     std::vector<KafkaRecord> records;
     std::int64_t messages = 0;
@@ -58,7 +85,7 @@ PublishedBatch publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, 
     for (;;) {
         // The limit reads delivered messages only: what was sent must be confirmed first.
         if (backlog_limit.enabled()) publisher.confirm_all();
-        backlog_limit.wait_for_room();
+        backlog_limit.wait_for_room(all_topics);
         const pqxx::result page = batch.next_page(page_size);
         if (page.empty()) break;
         const std::int64_t processed_ms = now_ms();
@@ -70,15 +97,16 @@ PublishedBatch publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, 
                                               change.relid,
                                               " which is not in cdc.captured_tables; run "
                                               "db_setup --table for it"));
+            const std::string& topic = topics.at(change.relid);
             if (change.op == 's') {
                 const KafkaRecord record = EnvelopeEncoder::schema_change(change, table->second);
                 messages += static_cast<std::int64_t>(publisher.send_to_every_partition(
-                    record.key, kSchemaChangeHeader, record.value, kMetadataTimeout));
+                    topic, record.key, kSchemaChangeHeader, record.value, kMetadataTimeout));
                 continue;
             }
             records.clear();
             encoder.encode(change, table->second, processed_ms, records);
-            for (const auto& record : records) publisher.send(record.key, record.value);
+            for (const auto& record : records) publisher.send(topic, record.key, record.value);
             messages += static_cast<std::int64_t>(records.size());
         }
         monitor.rows_sent(static_cast<std::int64_t>(page.size()));
@@ -95,11 +123,13 @@ PublishedBatch publish_batch(pqxx::connection& conn, KafkaPublisher& publisher, 
 int run_producer(const ProducerOptions& options) {
     ProducerMonitor monitor(options.monitoring, options.drain);
     const std::chrono::seconds budget = options.retry.budget();
-    auto publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic, budget);
+    const TopicRouting routing(options.kafka);
+    auto publisher = std::make_unique<KafkaPublisher>(options.kafka, budget);
     std::int64_t published_total = 0;
     try {
-        with_retries(budget, "cannot reach Kafka brokers " + options.kafka.brokers,
-                     [&] { publisher->check_topic(kMetadataTimeout); });
+        if (!routing.per_table())
+            with_retries(budget, "cannot reach Kafka brokers " + options.kafka.brokers,
+                         [&] { publisher->check_topic(options.kafka.topic, kMetadataTimeout); });
 
         std::unique_ptr<pqxx::connection> conn;
         const ChangeProbe probe(std::chrono::milliseconds(options.poll_interval_ms));
@@ -118,8 +148,9 @@ int run_producer(const ProducerOptions& options) {
                     if (!acquire_leader_lock(*conn)) break;
                 }
                 monitor.tick(*conn);
-                const PublishedBatch published = publish_batch(
-                    *conn, *publisher, options.page_size, options.drain, monitor, backlog_limit);
+                const PublishedBatch published =
+                    publish_batch(*conn, *publisher, routing, options.page_size, options.drain,
+                                  monitor, backlog_limit);
                 policy.after_success("publishing again");
                 published_total += published.rows;
                 pruner.prune(*conn, published.first_seq);
@@ -130,8 +161,7 @@ int run_producer(const ProducerOptions& options) {
                 conn.reset();
                 if (is_transient(e) && publisher->failed_fatally()) {
                     log::warn("Kafka producer failed fatally; starting a new one");
-                    publisher = std::make_unique<KafkaPublisher>(options.kafka, options.kafka.topic,
-                                                                 budget);
+                    publisher = std::make_unique<KafkaPublisher>(options.kafka, budget);
                 }
                 policy.after_failure(e, "position not advanced");
             }

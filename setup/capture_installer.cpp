@@ -195,7 +195,7 @@ std::vector<TableInfo> install_capture_once(pqxx::connection& source,
     std::vector<std::string> requested = request.tables;
     if (request.demo) {
         pq::exec0(tx, kDemoTable);
-        requested.push_back("public.employees");
+        requested.push_back(kDemoTableName.display());
     }
     std::vector<TableName> done;  // a table requested twice (--demo and a rule) is captured once
     for (const auto& text : requested) {

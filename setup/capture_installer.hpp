@@ -24,6 +24,8 @@ struct CaptureRequest {
 // captured table (requested now or before) as the source catalog describes it.
 std::vector<TableInfo> install_capture(pqxx::connection& source, const CaptureRequest& request);
 
+inline const TableName kDemoTableName{"public", "employees"};
+
 // Creates the demo table public.employees unless it exists (what --demo captures).
 void create_demo_table(pqxx::connection& source);
 

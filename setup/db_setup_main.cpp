@@ -6,6 +6,7 @@
 #include "common/pg_session.hpp"
 #include "common/retry_policy.hpp"
 #include "common/table_rules.hpp"
+#include "common/topic_routing.hpp"
 #include "setup/capture_installer.hpp"
 #include "setup/dest_preparer.hpp"
 #include "setup/load_claim.hpp"
@@ -73,12 +74,27 @@ int main(int argc, char** argv) {
         if (kafka.brokers.empty()) throw UsageError("--brokers is required (or CDC_BROKERS)");
         std::optional<Rules> rules;
         if (!rules_path.empty()) rules = read_rules_file(rules_path);
-        const std::string reach = "cannot reach Kafka brokers " + kafka.brokers;
-        with_retries(retry.budget(), reach,
-                     [&] { ensure_topic(kafka, kafka.topic, partitions, kKafkaTimeout); });
-        with_retries(retry.budget(), reach, [&] {
-            ensure_topic(kafka, dead_letter_topic(kafka.topic), 1, kKafkaTimeout);
-        });
+        const TopicRouting routing(kafka);
+        const auto ensure = [&](const std::vector<std::string>& topics, int count) {
+            with_retries(retry.budget(), "cannot reach Kafka brokers " + kafka.brokers,
+                         [&] { ensure_topics(kafka, topics, count, kKafkaTimeout); });
+        };
+        if (!routing.per_table()) ensure({kafka.topic}, partitions);
+        ensure({dead_letter_topic(kafka.topic)}, 1);
+        // With a topic per table, a table's topic exists before its capture starts, so the
+        // producer never meets a change it has no topic for; and again for every captured
+        // table afterwards (those captured before --table-topics was chosen).
+        const auto ensure_table_topics = [&](const std::vector<TableName>& tables) {
+            if (!routing.per_table()) return;
+            std::vector<std::string> topics;
+            for (const auto& table : tables) topics.push_back(routing.topic_of(table));
+            ensure(topics, partitions);
+        };
+        const auto names_of = [](const std::vector<TableInfo>& tables) {
+            std::vector<TableName> names;
+            for (const auto& table : tables) names.push_back(table.name);
+            return names;
+        };
         if (force && !snapshot) throw UsageError("--force goes with --uninstall or --snapshot");
         if (snapshot && request.tables.empty())
             throw UsageError("--snapshot needs the tables to load: --table schema.name");
@@ -114,9 +130,12 @@ int main(int argc, char** argv) {
                     *dest_conn,
                     ruled_loads_of(*rules, tables_to_load(*source_conn, request.tables)), force);
             request.tables.insert(request.tables.end(), ruled.begin(), ruled.end());
+            if (routing.per_table())
+                ensure_table_topics(names_of(tables_to_load(*source_conn, request.tables)));
             const auto tables = install_capture(*source_conn, request);
+            ensure_table_topics(names_of(tables));
             log::info("ready: ", tables.size(), " captured tables, ", rules->tables.size(),
-                      " ruled for this destination, topic ", kafka.topic);
+                      " ruled for this destination");
             for (const auto& load : ruled_loads) run_load(*source_conn, *dest_conn, load);
             return kExitOk;
         }
@@ -129,9 +148,16 @@ int main(int argc, char** argv) {
             prepare(to_load);
             loads = claim_loads(*dest_conn, to_load, force);
         }
+        if (routing.per_table()) {
+            std::vector<TableName> requested =
+                names_of(tables_to_load(*source_conn, request.tables));
+            if (request.demo) requested.push_back(kDemoTableName);
+            ensure_table_topics(requested);
+        }
         const auto tables = install_capture(*source_conn, request);
+        ensure_table_topics(names_of(tables));
         prepare(tables);
-        log::info("ready: ", tables.size(), " captured tables, topic ", kafka.topic);
+        log::info("ready: ", tables.size(), " captured tables");
         for (const auto& load : loads) run_load(*source_conn, *dest_conn, load);
         return kExitOk;
     });

@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
     add_source_option(app, source);
     add_dest_option(app, dest);
     add_kafka_options(app, kafka);
+    add_subscribe_option(app, kafka);
     app.get_option("--brokers")
         ->required(false)
         ->description("Kafka bootstrap servers, host:port[,...]; with --status, to show lag");

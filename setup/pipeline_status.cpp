@@ -11,6 +11,7 @@
 #include "common/kafka_config.hpp"
 #include "common/kafka_topic.hpp"
 #include "common/pqxx_compat.hpp"
+#include "common/topic_routing.hpp"
 
 namespace pgtrail {
 namespace {
@@ -22,8 +23,8 @@ SELECT (SELECT round(extract(epoch FROM clock_timestamp() - updated_at)::numeric
 )sql";
 
 constexpr const char* kCommitted =
-    "SELECT partition, next_offset FROM cdc.consumer_offsets "
-    "WHERE group_id = $1 AND topic = $2 ORDER BY partition";
+    "SELECT topic, partition, next_offset FROM cdc.consumer_offsets "
+    "WHERE group_id = $1 ORDER BY topic, partition";
 
 constexpr const char* kTableExists = "SELECT to_regclass($1) IS NOT NULL";
 
@@ -50,13 +51,21 @@ std::string newest_applied_sql(const TableInfo& table) {
            table.name.quoted();
 }
 
-std::map<std::int32_t, Watermarks> watermarks_of(const KafkaSettings& kafka,
-                                                 std::chrono::milliseconds timeout) {
+// Of the topics the consumer reads (--subscribe, --table-topics or --topic).
+std::map<TopicPartition, Watermarks> watermarks_of(const KafkaSettings& kafka,
+                                                   std::chrono::milliseconds timeout) {
     auto conf = make_kafka_conf(kafka, {});
     std::string error;
     std::unique_ptr<RdKafka::Producer> client(RdKafka::Producer::create(conf.get(), error));
     if (!client) throw UsageError("cannot create Kafka client: " + error);
-    return topic_watermarks(*client, kafka.topic, timeout);
+    return topic_watermarks(*client, Subscription(kafka).topics(*client, timeout), timeout);
+}
+
+void print_topic_heading(std::ostream& out, const std::string& group, const std::string& topic,
+                         std::string& shown) {
+    if (topic == shown) return;
+    out << "consumer group " << group << ", topic " << topic << ":\n";
+    shown = topic;
 }
 
 void print_producer(std::ostream& out, pqxx::connection& source) {
@@ -68,13 +77,17 @@ void print_producer(std::ostream& out, pqxx::connection& source) {
 }
 
 void print_consumer(std::ostream& out, pqxx::transaction_base& dest, const StatusRequest& request) {
-    std::map<std::int32_t, std::int64_t> committed;
-    for (const auto& row : pq::exec(dest, kCommitted, request.group, request.kafka.topic))
-        committed[row[0].as<std::int32_t>()] = row[1].as<std::int64_t>();
-    out << "consumer group " << request.group << ", topic " << request.kafka.topic << ":\n";
+    std::map<TopicPartition, std::int64_t> committed;
+    for (const auto& row : pq::exec(dest, kCommitted, request.group))
+        committed[{row[0].as<std::string>(), row[1].as<std::int32_t>()}] =
+            row[2].as<std::int64_t>();
+    std::string shown;
     if (request.kafka.brokers.empty()) {
-        for (const auto& [partition, next] : committed)
-            out << "  partition " << partition << ": applied up to offset " << next << "\n";
+        for (const auto& [partition, next] : committed) {
+            print_topic_heading(out, request.group, partition.topic, shown);
+            out << "  partition " << partition.partition << ": applied up to offset " << next
+                << "\n";
+        }
         out << "  lag unknown: pass --brokers to compare with Kafka's high watermarks\n";
         return;
     }
@@ -83,7 +96,8 @@ void print_consumer(std::ostream& out, pqxx::transaction_base& dest, const Statu
     for (const auto& [partition, lag] : partition_lag(marks, committed)) {
         const auto stored = committed.find(partition);
         total += lag;
-        out << "  partition " << partition << ": "
+        print_topic_heading(out, request.group, partition.topic, shown);
+        out << "  partition " << partition.partition << ": "
             << (stored == committed.end()
                     ? "nothing applied yet"
                     : "applied up to offset " + std::to_string(stored->second))

@@ -45,19 +45,21 @@ void create_topic(RdKafka::Producer& client, const std::string& topic, int parti
 
 }  // namespace
 
-void ensure_topic(const KafkaSettings& settings, const std::string& topic, int partitions,
-                  std::chrono::milliseconds timeout) {
+void ensure_topics(const KafkaSettings& settings, const std::vector<std::string>& topics,
+                   int partitions, std::chrono::milliseconds timeout) {
     auto conf = make_kafka_conf(settings, {{"allow.auto.create.topics", "false"}});
     std::string error;
     std::unique_ptr<RdKafka::Producer> client(RdKafka::Producer::create(conf.get(), error));
     if (!client) throw UsageError("cannot create Kafka client: " + error);
-    const int existing = static_cast<int>(topic_partitions(*client, topic, timeout).size());
-    if (existing == 0) {
-        create_topic(*client, topic, partitions, timeout);
-        log::info("created Kafka topic ", topic, " with ", partitions, " partitions");
-    } else if (existing != partitions) {
-        log::warn("Kafka topic ", topic, " exists with ", existing, " partitions (asked for ",
-                  partitions, "); leaving it as it is");
+    for (const std::string& topic : topics) {
+        const int existing = static_cast<int>(topic_partitions(*client, topic, timeout).size());
+        if (existing == 0) {
+            create_topic(*client, topic, partitions, timeout);
+            log::info("created Kafka topic ", topic, " with ", partitions, " partitions");
+        } else if (existing != partitions) {
+            log::warn("Kafka topic ", topic, " exists with ", existing, " partitions (asked for ",
+                      partitions, "); leaving it as it is");
+        }
     }
 }
 

@@ -46,10 +46,13 @@ constexpr std::string_view kUsage =
     "Commands on stdin, one per line, each answered 'ok' or 'error: ...' on stdout:\n"
     "  down BROKER          the broker drops its connections and refuses new ones\n"
     "  up BROKER            it accepts connections again\n"
-    "  fail BROKER TO       down BROKER, and every partition moves its leadership to TO\n"
+    "  fail BROKER TO       down BROKER, and every partition of the topics created at\n"
+    "                       start moves its leadership to TO\n"
     "                       (what a controller does; down alone moves nothing)\n"
     "  leader TOPIC PARTITION BROKER   moves one partition's leadership\n"
     "  coordinator GROUP BROKER        moves a consumer group's coordinator\n"
+    "  topic NAME PARTITIONS           creates a topic (what db_setup cannot ask the mock\n"
+    "                                  for), e.g. a table's topic for --table-topics\n"
     "Brokers are numbered from 1.\n";
 
 struct UsageError : std::runtime_error {
@@ -195,6 +198,9 @@ std::string execute(rd_kafka_mock_cluster_t* cluster, const Options& opts,
     if (verb == "leader" && words >> topic >> partition >> broker)
         return answer(
             rd_kafka_mock_partition_set_leader(cluster, topic.c_str(), partition, broker));
+    if (verb == "topic" && words >> topic >> partition)
+        return answer(rd_kafka_mock_topic_create(cluster, topic.c_str(), partition,
+                                                 std::min(opts.brokers, 3)));
     if (verb == "coordinator" && words >> topic >> broker)
         return answer(rd_kafka_mock_coordinator_set(cluster, "group", topic.c_str(), broker));
     if (verb == "fail" && words >> broker >> to) {

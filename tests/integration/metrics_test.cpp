@@ -181,14 +181,17 @@ TEST_CASE("metrics count every replicated change, lag drops to 0, and every log 
     CHECK(sample(scraped, "pgtrail_producer_batch_size_count") ==
           sample(scraped, "pgtrail_producer_batches_total"));
 
+    const auto lag_series = [&](int partition) {
+        return "pgtrail_consumer_lag_messages{topic=\"" + env.topic() + "\",partition=\"" +
+               std::to_string(partition) + "\"}";
+    };
     CHECK_MESSAGE(
         eventually([&] {
             scraped = scrape(consumer_port);
             return has_value(scraped, "pgtrail_consumer_messages_consumed_total", kChanges) &&
                    has_value(scraped, "pgtrail_consumer_changes_applied_total", kChanges) &&
-                   has_value(scraped, "pgtrail_consumer_lag_messages{partition=\"0\"}", 0) &&
-                   has_value(scraped, "pgtrail_consumer_lag_messages{partition=\"1\"}", 0) &&
-                   has_value(scraped, "pgtrail_consumer_lag_messages{partition=\"2\"}", 0);
+                   has_value(scraped, lag_series(0), 0) && has_value(scraped, lag_series(1), 0) &&
+                   has_value(scraped, lag_series(2), 0);
         }),
         scraped);
     for (const char* type_line : {"# TYPE pgtrail_consumer_messages_consumed_total counter",

@@ -47,10 +47,10 @@ TEST_CASE("an envelope carries the row's numbers byte for byte through encode an
     REQUIRE(envelope.after);
     CHECK(*envelope.after == kRow);
 
-    const Change change = make_change(envelope, records[0].key, kAccountsInfo, {2, 17});
+    const Change change = make_change(envelope, records[0].key, kAccountsInfo, {{"t", 2}, 17});
     CHECK(change.key == R"({"id":9223372036854775807})");
     CHECK(change.row == kRow);
-    CHECK(change.origin.partition == 2);
+    CHECK(change.origin.partition == TopicPartition{"t", 2});
 }
 
 TEST_CASE("the envelope has the Debezium fields Flink's debezium-json reads") {

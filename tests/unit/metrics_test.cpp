@@ -13,12 +13,12 @@ TEST_CASE("counters, gauges and labelled gauges render with HELP and TYPE lines"
     MetricsRegistry registry;
     Counter& published = registry.counter("pgtrail_test_published_total", "Messages published");
     Gauge& backlog = registry.gauge("pgtrail_test_backlog_rows", "Rows waiting\nin the log");
-    GaugeFamily& lag = registry.gauge_family("pgtrail_test_lag", "Lag", "partition");
+    GaugeFamily& lag = registry.gauge_family("pgtrail_test_lag", "Lag", {"topic", "partition"});
     published.add(41);
     published.add();
     backlog.set(2.5);
-    lag.with("0").set(0);
-    lag.with("a\"b\\c").set(7);
+    lag.with({"t", "0"}).set(0);
+    lag.with({"t", "a\"b\\c"}).set(7);
 
     CHECK(registry.exposition() ==
           "# HELP pgtrail_test_published_total Messages published\n"
@@ -29,8 +29,8 @@ TEST_CASE("counters, gauges and labelled gauges render with HELP and TYPE lines"
           "pgtrail_test_backlog_rows 2.5\n"
           "# HELP pgtrail_test_lag Lag\n"
           "# TYPE pgtrail_test_lag gauge\n"
-          "pgtrail_test_lag{partition=\"0\"} 0\n"
-          "pgtrail_test_lag{partition=\"a\\\"b\\\\c\"} 7\n");
+          "pgtrail_test_lag{topic=\"t\",partition=\"0\"} 0\n"
+          "pgtrail_test_lag{topic=\"t\",partition=\"a\\\"b\\\\c\"} 7\n");
 }
 
 TEST_CASE("a histogram renders cumulative buckets, +Inf, sum and count") {
