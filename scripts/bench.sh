@@ -5,7 +5,7 @@
 # tears everything down on exit, prints a table of medians and writes the raw values as JSON
 # plus a PNG plot.
 #
-#   scripts/bench.sh [--runs N] [--smoke] [--only bulk|overhead|load] [--load-rows N]
+#   scripts/bench.sh [--runs N] [--smoke] [--only bulk|overhead|load|rules] [--load-rows N]
 #
 #   --runs N   independent runs (fresh databases, topic, producer and consumer each); the
 #              table shows medians (default 3)
@@ -26,6 +26,10 @@
 #              db_setup --snapshot beside a plain COPY pipe between the same clusters, and
 #              the longest pgbench writer wait during a 1M-row load. Results go to
 #              build-bench/bench-load/ unless BENCH_OUT is set.
+#   --only rules
+#              scenarios 1 and 9 alone (mirroring's bulk phases, then the same phases under a
+#              row filter and into a history table; about 10 minutes a run). Results go to
+#              build-bench/bench-rules/ unless BENCH_OUT is set.
 #
 # Environment: BENCH_OUT (results directory, default bench/results), BENCH_BUILD_DIR (use the
 # programs built there instead of building Release into build-bench), BENCH_SOURCE_PORT and
@@ -60,6 +64,13 @@
 #              before pgtrail's programs start: scenarios 1, 2 and 3 on it, measured alike,
 #              and pgtrail / native for each. Its bulk statements run on a table without a
 #              trigger: the source txn times beside pgtrail's are capture's cost to a writer.
+#   9 rules:   scenario 1's phases again, on a table of each mode's own
+#              (public.employees_filter, public.employees_history), each applied by a
+#              consumer with a rules file instead of mirroring: `filter`
+#              (where emp_id % 2 = 0: half the rows kept, the other half's changes applied as
+#              guarded deletes with tombstones) and `history` (one row per change); the
+#              figures beside mirroring's of the same run. Runs last, after db_verify, with
+#              the mirroring consumer stopped, each mode's consumer alone on the cores.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -94,7 +105,7 @@ while (($#)); do
             shift 2
             ;;
         --only)
-            [[ ${2:-} =~ ^(bulk|overhead|load)$ ]] || { echo "bench: --only takes: bulk, overhead, load" >&2; exit 2; }
+            [[ ${2:-} =~ ^(bulk|overhead|load|rules)$ ]] || { echo "bench: --only takes: bulk, overhead, load, rules" >&2; exit 2; }
             only=$2
             shift 2
             ;;
@@ -521,6 +532,114 @@ scenario_bulk() { # [prefix]
     record consumer_rss_bulk_mb MB "$(peak_rss_mb "$consumer_pid")"
 }
 
+# 9. Rules: one consumer per mode, each with its own group, rules file and destination table.
+rules_text() { # mode
+    case $1 in
+        filter) printf '[[table]]\nsource = "public.employees_filter"\ndest = "bench.employees_filtered"\nwhere = "emp_id %% 2 = 0"\n' ;;
+        history) printf '[[table]]\nsource = "public.employees_history"\ndest = "bench.employees_history"\nmode = "history"\n' ;;
+    esac
+}
+
+# count:sum of two fingerprints added (a history table gains the rows of each phase).
+add_fp() { awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, ":"); split(b, y, ":"); printf "%.0f:%.0f", x[1] + y[1], x[2] + y[2] }'; }
+
+# One source transaction; prints the fingerprints "full tail" of the table's rows matching
+# `where` (and the tail), taken inside it, before or after the statement.
+rules_txn() { # table statement where tail_where before|after
+    local fps
+    fps="SELECT ($(fp_sql "$1" salary "$3")), ($(fp_sql "$1" salary "$4"));"
+    shift
+    psql_on "$src_port" "$db" -F ' ' <<SQL
+BEGIN;
+$([[ $4 == before ]] && echo "$fps")
+$1;
+$([[ $4 == after ]] && echo "$fps")
+COMMIT;
+SQL
+}
+
+# Waits until group's stored offsets reach every partition's high watermark.
+wait_group_caught_up() { # group label
+    local deadline=$(($(now_us) + 600 * 1000000))
+    until "$build/db_verify" --status --source "$src_url" --dest "$dst_url" --brokers "$brokers" \
+        --topic "$topic" --group "$1" 2>/dev/null | grep -q "^  total lag 0$"; do
+        check_pipeline
+        (($(now_us) < deadline)) || die "$2: group $1 did not catch up within 600 s"
+        sleep 0.5
+    done
+}
+
+rules_mode() { # mode
+    local mode=$1 group=${topic}_$1 rules=$rdir/rules-$1.toml source=employees_$1 table where step sql hi tail_where
+    local when fps want want_tail t_start t_commit s base base_tail
+    rules_text "$mode" >"$rules"
+    "$build/db_setup" --source "$src_url" --dest "$dst_url" --brokers "$brokers" --topic "$topic" \
+        --partitions "$partitions" --rules "$rules" >>"$rdir/db_setup.log" 2>&1 ||
+        die "db_setup --rules ($mode) failed: $(tail -n 5 "$rdir/db_setup.log")"
+    echo "--- consumer --rules $rules (group $group)" >>"$rdir/consumer.log"
+    "$build/consumer" --dest "$dst_url" --brokers "$brokers" --topic "$topic" --group "$group" \
+        --rules "$rules" -X session.timeout.ms=6000 </dev/null >>"$rdir/consumer.log" 2>&1 &
+    consumer_pid=$!
+    if [[ $mode == filter ]]; then
+        table=bench.employees_filtered where="emp_id % 2 = 0"
+    else
+        table=bench.employees_history where=""
+    fi
+    # A row through the rule and out again (emp_id 0 is never the sequence's; it matches the
+    # filter), then the rest of the topic, which this group skips.
+    q_src "$db" "INSERT INTO $source VALUES (0, 'w', 'w', '2000-01-01', 'w', 0)"
+    wait_synced "rules $mode warm-up insert" 120 "$table" salary "1:0" "emp_id = 0" "1:0"
+    q_src "$db" "DELETE FROM $source WHERE emp_id = 0"
+    if [[ $mode == filter ]]; then
+        wait_synced "rules $mode warm-up delete" 120 "$table" salary "0:0"
+    else
+        wait_synced "rules $mode warm-up delete" 120 "$table" salary "2:0" "emp_id = 0" "2:0"
+    fi
+    wait_group_caught_up "$group" "rules $mode warm-up"
+    for step in insert update delete; do
+        when=after
+        case $step in
+            insert) sql="INSERT INTO $source (first_name, last_name, dob, city, salary)
+                SELECT 'f'||g, 'l'||g, date '1990-01-01' + (g % 10000), 'c'||(g%100), g
+                FROM generate_series(1, $bulk_rows) g" ;;
+            update) sql="UPDATE $source SET salary = salary + 1" ;;
+            delete) sql="DELETE FROM $source" ;;
+        esac
+        # A history table gains the rows a phase wrote, or for a delete the rows it removed.
+        [[ $mode == history && $step == delete ]] && when=before
+        if [[ $step == insert ]]; then
+            hi=$(q_src "$db" "SELECT last_value FROM ${source}_emp_id_seq")
+            tail_where="emp_id > $((hi + bulk_rows - 1000))"
+        fi
+        base=0:0 base_tail=0:0
+        if [[ $mode == history ]]; then
+            base=$(q_dst "$db" "$(fp_sql "$table" salary)")
+            base_tail=$(q_dst "$db" "$(fp_sql "$table" salary "$tail_where")")
+        fi
+        t_start=$(now_us)
+        fps=$(rules_txn "$source" "$sql" "$where" "${where:+$where AND }$tail_where" "$when")
+        t_commit=$(now_us)
+        if [[ $mode == filter ]]; then
+            want=${fps% *} want_tail=${fps#* }
+        else
+            want=$(add_fp "$base" "${fps% *}") want_tail=$(add_fp "$base_tail" "${fps#* }")
+        fi
+        wait_synced "rules $mode bulk $step" $((bulk_rows / 1000 + 60)) "$table" salary "$want" "$tail_where" "$want_tail"
+        s=$(secs "$t_commit" "$synced_us")
+        record "rules_${mode}_bulk_${step}_changes_s" "changes/s" "$(calc "$bulk_rows / $s")"
+        say "rules $mode bulk $step: $bulk_rows changes in ${s}s after commit = $(last "rules_${mode}_bulk_${step}_changes_s") changes/s (source txn $(secs "$t_start" "$t_commit") s)"
+    done
+    record "rules_${mode}_consumer_rss_mb" MB "$(peak_rss_mb "$consumer_pid")"
+    stop_checked consumer
+}
+
+scenario_rules() {
+    start_producer
+    rules_mode filter
+    rules_mode history
+    stop_checked producer
+}
+
 # Reads pgbench's "tps = ..." and checks every transaction went through.
 pgbench_tps() { # logfile expected_transactions(or empty)
     local tps processed failed
@@ -802,9 +921,9 @@ run_once() {
     # after the bulk scenario's millions of messages gave twice the latency, which a real
     # broker does not (README "Benchmarks").
     [[ -n $only ]] || scenario_latency
-    [[ -n $only && $only != bulk ]] || scenario_bulk
+    [[ -n $only && $only != bulk && $only != rules ]] || scenario_bulk
     [[ -n $only ]] || scenario_small
-    if [[ $only == bulk ]]; then
+    if [[ $only == bulk || $only == rules ]]; then
         producer_rss_first=0 consumer_rss_first=0
     elif [[ $only == load ]]; then
         quiesce
@@ -816,6 +935,7 @@ run_once() {
         [[ -n $only ]] || scenario_load
     fi
     verify_run
+    [[ -n $only && $only != rules ]] || scenario_rules
     drop_databases
 }
 
@@ -855,7 +975,13 @@ record_shares() {
                           "native_lat_low_p50_ms:lat_low_p50_ms:lat_low_p50_vs_native " \
                           "native_lat_low_p99_ms:lat_low_p99_ms:lat_low_p99_vs_native " \
                           "native_lat_high_p50_ms:lat_high_p50_ms:lat_high_p50_vs_native " \
-                          "native_lat_high_p99_ms:lat_high_p99_ms:lat_high_p99_vs_native", pairs, " ")
+                          "native_lat_high_p99_ms:lat_high_p99_ms:lat_high_p99_vs_native " \
+                          "rules_filter_bulk_insert_changes_s:bulk_insert_changes_s:rules_filter_insert_vs_mirror " \
+                          "rules_filter_bulk_update_changes_s:bulk_update_changes_s:rules_filter_update_vs_mirror " \
+                          "rules_filter_bulk_delete_changes_s:bulk_delete_changes_s:rules_filter_delete_vs_mirror " \
+                          "rules_history_bulk_insert_changes_s:bulk_insert_changes_s:rules_history_insert_vs_mirror " \
+                          "rules_history_bulk_update_changes_s:bulk_update_changes_s:rules_history_update_vs_mirror " \
+                          "rules_history_bulk_delete_changes_s:bulk_delete_changes_s:rules_history_delete_vs_mirror", pairs, " ")
                 for (i = 1; i <= n; i++) {
                     split(pairs[i], kv, ":")
                     if ((kv[1] in v) && v[kv[2]] > 0) print kv[3], "ratio", r, v[kv[1]] / v[kv[2]]
@@ -921,7 +1047,18 @@ report() {
         overhead_note
         return
     fi
+    if [[ $only == rules ]]; then
+        local step
+        for step in insert update delete; do
+            tp_row "bulk $step $(commas "$bulk_rows"), mirror (changes/s)" bulk_${step}_changes_s
+        done
+        rules_report_rows
+        echo
+        rules_note
+        return
+    fi
     bulk_report_rows
+    rules_report_rows
     if [[ $only == bulk ]]; then
         num_row "producer peak RSS MB during bulk" producer_rss_bulk_mb "%.1f"
         num_row "consumer peak RSS MB during bulk" consumer_rss_bulk_mb "%.1f"
@@ -952,6 +1089,25 @@ report() {
     overhead_note
     load_note
     bulk_note
+    rules_note
+}
+
+rules_report_rows() {
+    local mode step
+    for mode in filter history; do
+        for step in insert update delete; do
+            row "rules $mode: bulk $step (changes/s)" "$(commas "$(median_of rules_${mode}_bulk_${step}_changes_s)")" \
+                "[$(values_of rules_${mode}_bulk_${step}_changes_s "%.0f")]" \
+                "$(awk -v x="$(median_of rules_${mode}_${step}_vs_mirror)" 'BEGIN { if (x != "") printf "x mirror %.2f", x }')"
+        done
+        num_row "  consumer peak RSS MB" rules_${mode}_consumer_rss_mb "%.1f"
+    done
+}
+
+rules_note() {
+    echo "rules: the bulk phases on a table per mode, after the mirror's scenarios, one consumer per rules file alone on the cores;"
+    echo "  filter = where emp_id % 2 = 0 (the other half's changes are guarded deletes with tombstones), history = one row per change;"
+    echo "  'x mirror' = the mode's rate over mirroring's in the same run."
 }
 
 bulk_report_rows() {
@@ -1042,6 +1198,7 @@ write_json() {
             quiesce: "before the trigger-overhead and load scenarios both databases are VACUUM ANALYZEd and checkpointed; latency runs first, before the bulk",
             throughput: "bulk: from the source commit; small: from pgbench start; until the destination fingerprint matches, polled every 100 ms",
             share_of_limit: "per run, throughput / the same run destination limit (inserts vs new rows, updates vs updates)",
+            rules: "rules_filter_*, rules_history_*: the bulk phases on a table of each mode own applied under a rules file (filter: where emp_id % 2 = 0; history mode), one consumer alone; *_vs_mirror: over the same run bulk figure",
             native: "native_*: PostgreSQL publication/subscription at their defaults between the same clusters, measured alike; *_vs_native: pgtrail / native for throughput, native / pgtrail for latency (above 1: pgtrail better)"
           },
           metrics: ($m | split("\n") | map(select(length > 0) | split("\t"))

@@ -26,3 +26,23 @@ CREATE TABLE ovh_plain (
     city       varchar(100),
     salary     int
 );
+
+-- Rules (scenario 9): the demo table's shape again, one table per rules mode, captured only
+-- by db_setup --rules once the mirror's scenarios are done, so no consumer ever applies
+-- another's changes.
+CREATE TABLE employees_filter (
+    emp_id     serial PRIMARY KEY,
+    first_name varchar(100),
+    last_name  varchar(100),
+    dob        date,
+    city       varchar(100),
+    salary     int
+);
+CREATE TABLE employees_history (
+    emp_id     serial PRIMARY KEY,
+    first_name varchar(100),
+    last_name  varchar(100),
+    dob        date,
+    city       varchar(100),
+    salary     int
+);
