@@ -133,6 +133,11 @@ Subscription::Subscription(const KafkaSettings& settings)
     std::sort(listed_.begin(), listed_.end());
 }
 
+bool Subscription::matches(const std::string& topic) const {
+    if (!pattern_) return std::find(listed_.begin(), listed_.end(), topic) != listed_.end();
+    return topic != dead_letters_ && std::regex_search(topic, *pattern_);
+}
+
 std::vector<std::string> Subscription::topics(RdKafka::Handle& client,
                                               std::chrono::milliseconds timeout) const {
     if (!pattern_) return listed_;
@@ -143,6 +148,11 @@ std::vector<std::string> Subscription::topics(RdKafka::Handle& client,
         throw UsageError("no Kafka topic matches " + text_ + ": run db_setup first");
     std::sort(matched.begin(), matched.end());
     return matched;
+}
+
+void check_topic_settings(const KafkaSettings& settings) {
+    // Subscription builds a TopicRouting of the same settings, which checks the template.
+    static_cast<void>(Subscription(settings));
 }
 
 }  // namespace pgtrail

@@ -51,6 +51,10 @@ public:
     std::vector<std::string> topics(RdKafka::Handle& client,
                                     std::chrono::milliseconds timeout) const;
 
+    // Whether the subscription takes `topic`, as far as its name tells (a listed topic may
+    // not exist).
+    bool matches(const std::string& topic) const;
+
     bool is_pattern() const { return pattern_.has_value(); }
     const std::string& display() const { return text_; }
 
@@ -60,5 +64,9 @@ private:
     std::string dead_letters_;
     std::string text_;
 };
+
+// Refuses a bad --table-topics or --subscribe (UsageError); programs call it first, before a
+// Kafka client logs its connection attempts or a database is asked anything.
+void check_topic_settings(const KafkaSettings& settings);
 
 }  // namespace pgtrail

@@ -1,6 +1,7 @@
 #include "common/cli_options.hpp"
 #include "common/duration_option.hpp"
 #include "common/shutdown.hpp"
+#include "common/topic_routing.hpp"
 #include "consumer/consumer_loop.hpp"
 
 int main(int argc, char** argv) {
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
                  "Apply everything up to the high watermarks seen at start, then exit 0");
     return run_program("consumer", app, argc, argv, [&] {
         install_shutdown_handlers();
+        check_topic_settings(options.kafka);
         return run_consumer(options);
     });
 }

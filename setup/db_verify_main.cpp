@@ -6,6 +6,7 @@
 #include "common/pg_session.hpp"
 #include "common/pqxx_compat.hpp"
 #include "common/table_rules.hpp"
+#include "common/topic_routing.hpp"
 #include "setup/pipeline_status.hpp"
 #include "setup/row_repairer.hpp"
 #include "setup/ruled_verifier.hpp"
@@ -140,6 +141,7 @@ int main(int argc, char** argv) {
                    "applied to the source rows, destination names")
         ->excludes("--table", "--status");
     return run_program("db_verify", app, argc, argv, [&] {
+        check_topic_settings(kafka);
         if (!rules_path.empty()) {
             const Rules rules = read_rules_file(rules_path);
             if (heal) throw UsageError("--repair with --rules is not built yet");

@@ -77,12 +77,17 @@ void print_producer(std::ostream& out, pqxx::connection& source) {
 }
 
 void print_consumer(std::ostream& out, pqxx::transaction_base& dest, const StatusRequest& request) {
+    const Subscription subscription(request.kafka);
     std::map<TopicPartition, std::int64_t> committed;
     for (const auto& row : pq::exec(dest, kCommitted, request.group))
-        committed[{row[0].as<std::string>(), row[1].as<std::int32_t>()}] =
-            row[2].as<std::int64_t>();
+        if (subscription.matches(row[0].as<std::string>()))
+            committed[{row[0].as<std::string>(), row[1].as<std::int32_t>()}] =
+                row[2].as<std::int64_t>();
     std::string shown;
     if (request.kafka.brokers.empty()) {
+        if (committed.empty())
+            out << "consumer group " << request.group << ", topics " << subscription.display()
+                << ":\n  nothing applied yet\n";
         for (const auto& [partition, next] : committed) {
             print_topic_heading(out, request.group, partition.topic, shown);
             out << "  partition " << partition.partition << ": applied up to offset " << next
