@@ -35,6 +35,18 @@ std::string too_large(std::string_view key, std::size_t bytes) {
                     "producer's -X message.max.bytes and the topic's max.message.bytes");
 }
 
+// The topics of a batch for an error message: a few by name, then how many more.
+std::string topic_list(const std::set<std::string>& topics) {
+    constexpr std::size_t kNamed = 3;
+    std::string out;
+    std::size_t named = 0;
+    for (const auto& topic : topics) {
+        if (named == kNamed) return log::cat(out, " and ", topics.size() - kNamed, " more topics");
+        out += (named++ == 0 ? "" : ", ") + topic;
+    }
+    return out.empty() ? std::string("Kafka") : out;
+}
+
 // After a shutdown request, how long to keep waiting for confirmations of the batch: a
 // healthy broker confirms within milliseconds, and an outage must not hold the exit back
 // (the unrecorded batch is published again at the next start).
@@ -153,6 +165,7 @@ void KafkaPublisher::produce(const std::string& topic, std::int32_t partition, s
             // librdkafka owns the headers of a message it accepted.
             static_cast<void>(headers.release());
             last_send_ = std::chrono::steady_clock::now();
+            sent_topics_.insert(topic);
             break;
         }
         if (err == RdKafka::ERR_MSG_SIZE_TOO_LARGE)
@@ -186,6 +199,7 @@ void KafkaPublisher::confirm_all() {
                 "published again at the next start");
     }
     throw_failures();
+    sent_topics_.clear();
 }
 
 // librdkafka reports an in-flight message only after message.timeout.ms plus the
@@ -194,17 +208,18 @@ void KafkaPublisher::confirm_all() {
 void KafkaPublisher::throw_if_stalled() const {
     const auto progress = std::max(last_send_, tracker_->last_report());
     if (std::chrono::steady_clock::now() - progress < budget_) return;
-    throw TransientError(log::cat("Kafka confirmed none of the ", producer_->outq_len(),
-                                  " messages sent for ", budget_.count(), " s"),
-                         progress);
+    throw TransientError(
+        log::cat("Kafka confirmed none of the ", producer_->outq_len(), " messages sent to ",
+                 topic_list(sent_topics_), " for ", budget_.count(), " s"),
+        progress);
 }
 
 void KafkaPublisher::throw_failures() {
     const DeliveryTracker::Failures failed = tracker_->take_failures();
     if (failed.count == 0) return;
     if (!failed.oversized.empty()) throw RuntimeFailure(failed.oversized);
-    const std::string reason =
-        log::cat(failed.count, " messages not delivered to Kafka: ", failed.first_reason);
+    const std::string reason = log::cat(failed.count, " messages not delivered to ",
+                                        topic_list(sent_topics_), ": ", failed.first_reason);
     if (classify_kafka_error(failed.first_error) == KafkaFailure::transient)
         throw TransientError(reason, failed.failing_since);
     throw_kafka_error(failed.first_error, reason);

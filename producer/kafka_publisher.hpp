@@ -64,6 +64,7 @@ private:
     std::unique_ptr<DeliveryTracker> tracker_;
     std::unique_ptr<RdKafka::Producer> producer_;
     std::set<std::string> checked_topics_;
+    std::set<std::string> sent_topics_;  // since the last confirmed batch, for errors
     std::chrono::seconds budget_;
     std::chrono::steady_clock::time_point last_send_;
 };

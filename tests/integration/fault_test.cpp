@@ -5,7 +5,6 @@
 // is a clear error and no letter is lost.
 #include <doctest/doctest.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
 #include <memory>
@@ -21,6 +20,7 @@
 #include "harness/items_table.hpp"
 #include "harness/kafka_messages.hpp"
 #include "harness/pipeline.hpp"
+#include "harness/refusing_broker.hpp"
 #include "harness/replica.hpp"
 #include "harness/sql.hpp"
 #include "harness/test_env.hpp"
@@ -80,55 +80,6 @@ std::string insert_marker(const std::string& url, int id) {
     tx.commit();
     return txid;
 }
-
-// A broker of this test's own (librdkafka's mock, like the shared dev broker) holding
-// `topic` and answering every metadata request for `refused` with `error`: how a real
-// cluster answers for a topic that does not exist (automatic creation off) or that pgtrail
-// may not write. The shared broker cannot: it creates any topic a client asks about (the
-// mock of librdkafka 2.0, Debian 12's, speaks only Metadata versions that cannot ask for no
-// automatic creation), so even "does not exist" has to be an error set on the topic.
-//
-// `refused` gets zero partitions before its error is set, as a broker reports such a topic:
-// rd_kafka_mock_topic_set_error alone creates it with the default partitions, which the mock
-// then lists, leaders included, beside the topic-level error. Clients of librdkafka 2.1.0 to
-// 2.8.x (Debian 13 ships 2.8.0) crash on that answer: they update the leader of each listed
-// partition of a topic whose partitions they never learnt, dereferencing a partition they do
-// not have (librdkafka issue 4907, fixed in 2.10.0).
-class BrokerRefusingTopic {
-public:
-    BrokerRefusingTopic(const std::string& topic, const std::string& refused,
-                        rd_kafka_resp_err_t error) {
-        char errstr[512];
-        rd_kafka_conf_t* conf = rd_kafka_conf_new();
-        if (rd_kafka_conf_set(conf, "test.mock.num.brokers", "1", errstr, sizeof errstr) !=
-                RD_KAFKA_CONF_OK ||
-            rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            throw std::runtime_error(errstr);
-        }
-        handle_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr));
-        if (!handle_) {
-            rd_kafka_conf_destroy(conf);
-            throw std::runtime_error(errstr);
-        }
-        rd_kafka_mock_cluster_t* cluster = rd_kafka_handle_mock_cluster(handle_.get());
-        if (rd_kafka_mock_topic_create(cluster, topic.c_str(), 3, 1) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            throw std::runtime_error("mock topic " + topic);
-        if (rd_kafka_mock_topic_create(cluster, refused.c_str(), 0, 1) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-            throw std::runtime_error("mock topic " + refused);
-        rd_kafka_mock_topic_set_error(cluster, refused.c_str(), error);
-        bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster);
-    }
-    const std::string& bootstraps() const { return bootstraps_; }
-
-private:
-    struct HandleDeleter {
-        void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-    };
-    std::unique_ptr<rd_kafka_t, HandleDeleter> handle_;  // owns the mock cluster
-    std::string bootstraps_;
-};
 
 }  // namespace
 

@@ -7,7 +7,6 @@
 // settings stop every program with exit 2 and a one-line reason.
 #include <doctest/doctest.h>
 #include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
 #include <librdkafka/rdkafkacpp.h>
 #include <rapidjson/document.h>
 
@@ -27,6 +26,7 @@
 #include "harness/kafka_messages.hpp"
 #include "harness/pipeline.hpp"
 #include "harness/program.hpp"
+#include "harness/refusing_broker.hpp"
 #include "harness/replica.hpp"
 #include "harness/services.hpp"
 #include "harness/sql.hpp"
@@ -160,18 +160,6 @@ std::size_t occurrences(const std::string& text, const std::string& part) {
     return count;
 }
 
-std::vector<std::string> stderr_lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        if (end > start) out.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 // High minus low watermark summed over a topic's partitions, through one client kept for
 // polling (a fresh client per poll would spend its time connecting).
 class MessageCounter {
@@ -199,50 +187,6 @@ public:
 
 private:
     std::unique_ptr<RdKafka::Producer> client_;
-};
-
-// A broker of this test's own that answers for `missing` as a real cluster with automatic
-// topic creation off answers for a topic that does not exist: no partitions, "unknown topic".
-// The shared dev broker cannot: librdkafka 2.0's mock (Debian 12's) speaks only Metadata
-// versions that cannot ask for no automatic creation, so it creates any topic a client asks
-// about (fault_test.cpp's BrokerRefusingTopic works around it the same way).
-class BrokerWithoutTopic {
-public:
-    explicit BrokerWithoutTopic(const std::string& missing) {
-        char errstr[512];
-        rd_kafka_conf_t* conf = rd_kafka_conf_new();
-        if (rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-            rd_kafka_conf_destroy(conf);
-            throw std::runtime_error(errstr);
-        }
-        handle_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr));
-        if (!handle_) {
-            rd_kafka_conf_destroy(conf);
-            throw std::runtime_error(errstr);
-        }
-        cluster_.reset(rd_kafka_mock_cluster_new(handle_.get(), 1));
-        if (!cluster_) throw std::runtime_error("rd_kafka_mock_cluster_new failed");
-        // Zero partitions first: the error alone would create it with the default ones.
-        if (rd_kafka_mock_topic_create(cluster_.get(), missing.c_str(), 0, 1) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR)
-            throw std::runtime_error("mock topic " + missing);
-        rd_kafka_mock_topic_set_error(cluster_.get(), missing.c_str(),
-                                      RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
-        bootstraps_ = rd_kafka_mock_cluster_bootstraps(cluster_.get());
-    }
-    const std::string& bootstraps() const { return bootstraps_; }
-
-private:
-    struct HandleDeleter {
-        void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-    };
-    struct ClusterDeleter {
-        void operator()(rd_kafka_mock_cluster_t* c) const { rd_kafka_mock_cluster_destroy(c); }
-    };
-    // In this order so the cluster goes before the handle it runs on.
-    std::unique_ptr<rd_kafka_t, HandleDeleter> handle_;
-    std::unique_ptr<rd_kafka_mock_cluster_t, ClusterDeleter> cluster_;
-    std::string bootstraps_;
 };
 
 // Two tables in two schemas with their topics, captured with --table-topics.
@@ -613,7 +557,7 @@ TEST_CASE("bad topic settings are refused with exit 2 and one line") {
             const auto result = env.run(call.binary, call.args, 30s);
             INFO(result.log);
             CHECK(result.exit_code == 2);
-            const auto lines = stderr_lines(result.err);
+            const auto lines = output_lines(result.err);
             CHECK(lines.size() == 1);
             REQUIRE_FALSE(lines.empty());
             for (const auto& mention : call.mentions)
@@ -628,7 +572,7 @@ TEST_CASE("bad topic settings are refused with exit 2 and one line") {
         INFO(result.log);
         CHECK(result.exit_code == 2);
         CHECK(result.out.empty());  // refused before it reports anything
-        const auto lines = stderr_lines(result.err);
+        const auto lines = output_lines(result.err);
         CHECK(lines.size() == 1);
         REQUIRE_FALSE(lines.empty());
         CHECK(lines.back().find("--table-topics") != std::string::npos);
@@ -641,7 +585,7 @@ TEST_CASE("bad topic settings are refused with exit 2 and one line") {
             env.run(kConsumer, with(consumer_args, {"--drain", "--subscribe", pattern}), 30s);
         INFO(result.log);
         CHECK(result.exit_code == 2);
-        const auto lines = stderr_lines(result.err);
+        const auto lines = output_lines(result.err);
         CHECK(lines.size() == 1);
         REQUIRE_FALSE(lines.empty());
         CHECK(lines.back().find("no Kafka topic matches " + pattern) != std::string::npos);
@@ -652,7 +596,7 @@ TEST_CASE("bad topic settings are refused with exit 2 and one line") {
         capture_table(env, "CREATE TABLE public.items (id int PRIMARY KEY)", "public.items");
         exec(env.source_url(), "INSERT INTO public.items VALUES (1), (2)");
         const std::string missing = "nowhere_" + env.topic() + ".items";
-        const BrokerWithoutTopic broker(missing);
+        const BrokerRefusingTopic broker("", missing, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
         const auto result = env.run(
             kProducer,
             {"--source", env.source_url(), "--brokers", broker.bootstraps(), "--topic", env.topic(),
@@ -660,7 +604,7 @@ TEST_CASE("bad topic settings are refused with exit 2 and one line") {
             60s);
         INFO(result.log);
         CHECK(result.exit_code == 2);
-        const auto lines = stderr_lines(result.err);
+        const auto lines = output_lines(result.err);
         REQUIRE_FALSE(lines.empty());
         CHECK(lines.back().find("Kafka topic " + missing + " does not exist") != std::string::npos);
         // Nothing was recorded as published: the rows wait in the log.

@@ -27,18 +27,6 @@ struct BadCall {
     bool only_line;
 };
 
-std::vector<std::string> stderr_lines(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
-        if (end > start) out.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE("bad usage exits 2 with a one-line reason on stderr") {
@@ -82,7 +70,7 @@ TEST_CASE("bad usage exits 2 with a one-line reason on stderr") {
         const auto result = env.run(call.binary, call.args, 30s);
         INFO(result.log);
         CHECK(result.exit_code == 2);
-        const auto lines = stderr_lines(result.err);
+        const auto lines = output_lines(result.err);
         REQUIRE_FALSE(lines.empty());
         if (call.only_line) CHECK(lines.size() == 1);
         CHECK(lines.back().find(call.reason_mentions) != std::string::npos);

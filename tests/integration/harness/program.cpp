@@ -85,4 +85,16 @@ std::string Program::out() const { return read_file(log_dir_ / (name_ + ".out"))
 std::string Program::err() const { return read_file(log_dir_ / (name_ + ".err")); }
 std::string Program::log() const { return program_log(log_dir_, name_, command_line_); }
 
+std::vector<std::string> output_lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        if (end > start) out.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
 }  // namespace pgtrail::it

@@ -50,6 +50,10 @@ struct RunResult {
     std::string log;
 };
 
+// A program's output split into its lines, empty ones left out: what a one-line error
+// check counts.
+std::vector<std::string> output_lines(const std::string& text);
+
 std::string read_file(const std::filesystem::path& path);
 // What Program::log shows, also for programs whose Program object is gone.
 std::string program_log(const std::filesystem::path& log_dir, const std::string& name,
